@@ -1,0 +1,259 @@
+"""`OsTicket`: one desk, reached through its API key (and, later, an agent login)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from ._api import API_PREFIXES, is_route_miss, parse_create, parse_cron
+from ._config import Settings, load_settings
+from ._errors import ConfigurationError, ConnectError, TicketOutcomeUnknown, TransportError
+from ._masking import MASK, register_secret
+from ._models import NewTicket
+from ._transport import RetryPolicy, Transport
+
+__all__ = ["InsecureTransportWarning", "OsTicket", "PreparedCall", "normalize_base_url"]
+
+
+class InsecureTransportWarning(UserWarning):
+    """Warned when HTTPS certificate checks are switched off."""
+
+
+def normalize_base_url(url: str) -> str:
+    """The desk's base URL, from what a user copied (a staff-panel or API link works too).
+
+    Raises:
+        ConfigurationError: not an http(s) URL with a host.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"url: expected the desk's http:// or https:// address, got {url!r}"
+        )
+    path = parts.path
+    for marker in ("/scp/", "/api/"):
+        if marker in path + "/":
+            path = (path + "/")[: (path + "/").index(marker)]
+    if path.endswith((".php", ".html")):
+        path = path.rsplit("/", 1)[0]
+    return urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/", "", ""))
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A request as it would be sent, for dry runs; `describe()` masks the secrets."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: Mapping[str, Any] | None
+
+    def describe(self) -> str:
+        """Method, URL, headers and JSON body, with secrets masked and file data abbreviated."""
+        lines = [f"{self.method} {self.url}"]
+        lines += [
+            f"{k}: {MASK if k.lower() == 'x-api-key' else v}" for k, v in self.headers.items()
+        ]
+        if self.body is not None:
+            lines += ["", json.dumps(_abbreviate(self.body), indent=2, ensure_ascii=False)]
+        return "\n".join(lines)
+
+
+def _abbreviate(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _abbreviate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_abbreviate(v) for v in value]
+    if isinstance(value, str) and value.startswith("data:") and ";base64," in value:
+        head, data = value.split(",", 1)
+        return f"{head},<{len(data)} base64 characters>"
+    return value
+
+
+class OsTicket:
+    """A client for one osTicket desk.
+
+    Args:
+        url: the desk's base URL as users open it, e.g. ``https://help.example.com/support/``.
+        api_key: the API key, for creating tickets and running cron.
+        username: an agent's username, for the staff-panel operations.
+        password: that agent's password.
+        timeout: seconds to wait for a connection and for each read.
+        verify: True (default), False to skip certificate checks (warns), or a CA bundle path.
+        session: the `requests.Session` to send through (the transport seam for tests).
+        retry: retries for requests that certainly never reached the desk.
+        sleep: how to wait between those retries.
+
+    Raises:
+        ConfigurationError: the URL is not usable.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.url = normalize_base_url(url)
+        self.username = username
+        self._api_key = api_key
+        self._password = password
+        register_secret(api_key)
+        register_secret(password)
+        if verify is False:
+            warnings.warn(
+                "HTTPS certificate checks are off: anyone on the path can read the API key",
+                InsecureTransportWarning,
+                stacklevel=2,
+            )
+        transport_args: dict[str, Any] = {"timeout": timeout, "verify": verify, "retry": retry}
+        if sleep is not None:
+            transport_args["sleep"] = sleep
+        self._transport = Transport(session, **transport_args)
+        self._api_prefix: str | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, session: requests.Session | None = None
+    ) -> OsTicket:
+        """Build a client from resolved `Settings`.
+
+        Raises:
+            ConfigurationError: no URL is set.
+        """
+        if not settings.url:
+            raise ConfigurationError(
+                "no desk URL: set OSTICKET_URL, pass --url, or add url to a config profile"
+            )
+        return cls(
+            settings.url,
+            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+            username=settings.username,
+            password=settings.password.get_secret_value() if settings.password else None,
+            timeout=settings.timeout,
+            verify=settings.verify,
+            session=session,
+        )
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        profile: str | None = None,
+        config_file: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> OsTicket:
+        """Build a client from the environment and the config file (see `load_settings`).
+
+        Raises:
+            ConfigurationError: settings are missing or malformed.
+        """
+        return cls.from_settings(
+            load_settings(environ=environ, profile=profile, config_file=config_file)
+        )
+
+    def __repr__(self) -> str:
+        return f"OsTicket(url={self.url!r}, username={self.username!r})"
+
+    def __enter__(self) -> OsTicket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connections."""
+        self._transport.close()
+
+    # -- API-key surface -------------------------------------------------------------------
+
+    def prepare_create(self, ticket: NewTicket) -> PreparedCall:
+        """The request `create_ticket` would send first, for a dry run."""
+        return PreparedCall(
+            "POST",
+            self.url + (self._api_prefix or API_PREFIXES[0]) + "tickets.json",
+            self._api_headers(require_key=False),
+            ticket.to_payload(),
+        )
+
+    def create_ticket(self, ticket: NewTicket) -> str:
+        """Open a ticket through the API and return its **number** (not the internal id).
+
+        Never retried once the request may have reached the desk.
+
+        Raises:
+            InvalidTicket: the desk rejected fields (see `.fields`).
+            TicketDenied: a ticket filter rejected it.
+            AuthenticationError, PermissionDenied: the API key was refused.
+            TicketOutcomeUnknown: the ticket may or may not exist; look before creating again.
+            ConnectError: the desk could not be reached; nothing was sent.
+        """
+        body = json.dumps(ticket.to_payload(), ensure_ascii=False).encode("utf-8")
+        try:
+            status, text, endpoint = self._api_call("tickets.json", body)
+        except (ConnectError, TicketOutcomeUnknown):
+            raise
+        except TransportError as exc:
+            raise TicketOutcomeUnknown(
+                f"{exc.message}; the ticket may have been created",
+                endpoint=exc.endpoint,
+                hint="look for the ticket in the staff panel before creating it again",
+            ) from None
+        return parse_create(status, text, endpoint)
+
+    def run_cron(self) -> None:
+        """Run the desk's scheduled tasks (overdue marking, mail fetch, housekeeping).
+
+        Raises:
+            AuthenticationError, PermissionDenied: the key was refused or lacks the cron right.
+            ServerError, TransportError: the desk failed or could not be reached.
+        """
+        status, text, endpoint = self._api_call("tasks/cron", b"")
+        parse_cron(status, text, endpoint)
+
+    def _api_headers(self, *, require_key: bool = True) -> dict[str, str]:
+        if not self._api_key and not require_key:
+            return {"X-API-Key": "(not set)", "Content-Type": "application/json"}
+        if not self._api_key:
+            raise ConfigurationError(
+                "no API key: set OSTICKET_API_KEY (or OSTICKET_API_KEY_FILE), or api_key in a"
+                " config profile"
+            )
+        return {"X-API-Key": self._api_key, "Content-Type": "application/json"}
+
+    def _api_call(self, path: str, body: bytes) -> tuple[int, str, str]:
+        """POST to an API path, finding (once) whether the desk rewrites URLs."""
+        headers = self._api_headers()
+        prefixes = [self._api_prefix] if self._api_prefix else list(API_PREFIXES)
+        for i, prefix in enumerate(prefixes):
+            url = self.url + prefix + path
+            response = self._transport.request("POST", url, headers=headers, data=body)
+            text = response.content.decode("utf-8", errors="replace")
+            # A route miss means the request never reached osTicket's API: nothing was done,
+            # so trying the other URL form cannot create anything twice.
+            if is_route_miss(response.status_code, text) and i + 1 < len(prefixes):
+                continue
+            if not is_route_miss(response.status_code, text):
+                self._api_prefix = prefix
+            return response.status_code, text, f"POST {url}"
+        raise AssertionError("unreachable")  # pragma: no cover

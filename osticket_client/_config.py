@@ -1,0 +1,208 @@
+"""Where the client's settings come from.
+
+Precedence, stated once: explicit arguments (CLI flags) > environment variables > the config
+file's default profile. A profile chosen by name (``--profile``, ``OSTICKET_PROFILE``) is used
+whole: flags still win, but no environment variable mixes into it.
+
+Environment: ``OSTICKET_URL``, ``OSTICKET_API_KEY``, ``OSTICKET_USERNAME``, ``OSTICKET_PASSWORD``,
+``OSTICKET_TIMEOUT``, ``OSTICKET_CA_BUNDLE``, ``OSTICKET_INSECURE``; secrets also as
+``OSTICKET_API_KEY_FILE`` / ``OSTICKET_PASSWORD_FILE`` (systemd credentials, Docker secrets);
+``OSTICKET_PROFILE`` picks a profile and ``OSTICKET_CONFIG`` the file.
+
+The file is TOML::
+
+    default = "lab"
+
+    [profiles.production]
+    url = "https://help.example.com/support/"
+    api_key_file = "/etc/osticket/api-key"
+    username = "automation"
+    password_file = "/etc/osticket/agent-password"
+
+    [profiles.lab]
+    url = "http://127.0.0.1:8080/"
+    api_key = "..."
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from ._errors import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["Settings", "default_config_path", "load_settings"]
+
+_PLAIN = ("url", "username", "timeout", "ca_bundle", "insecure")
+_SECRET = ("api_key", "password")
+_KEYS = frozenset(_PLAIN + _SECRET + tuple(f"{k}_file" for k in _SECRET))
+
+
+class Settings(BaseModel):
+    """Resolved settings; `sources` says where each value came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = 30.0
+    ca_bundle: str | None = None
+    insecure: bool = False
+    profile: str | None = None
+    config_file: str | None = None
+    sources: dict[str, str] = {}
+
+    @property
+    def verify(self) -> bool | str:
+        """What requests' `verify` takes: False when insecure, else the CA bundle or True."""
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+
+def default_config_path(environ: Mapping[str, str]) -> Path:
+    """`OSTICKET_CONFIG`, else the platform's per-user config folder + osticket/config.toml."""
+    if environ.get("OSTICKET_CONFIG"):
+        return Path(environ["OSTICKET_CONFIG"])
+    if os.name == "nt" and environ.get("APPDATA"):
+        return Path(environ["APPDATA"]) / "osticket" / "config.toml"
+    base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "osticket" / "config.toml"
+
+
+def _read_secret_file(path: str, what: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(f"{what}: cannot read {path!r}: {exc.strerror}") from None
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+    found: dict[str, tuple[Any, str]] = {}
+    for key in _PLAIN + _SECRET:
+        name = f"OSTICKET_{key.upper()}"
+        if environ.get(name):
+            found[key] = (environ[name], name)
+    for key in _SECRET:
+        name = f"OSTICKET_{key.upper()}_FILE"
+        if environ.get(name):
+            if key in found:
+                raise ConfigurationError(f"set either OSTICKET_{key.upper()} or {name}, not both")
+            found[key] = (_read_secret_file(environ[name], name), name)
+    return found
+
+
+def _load_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = tomllib.load(f)
+            return data
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigurationError(f"config file {str(path)!r}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def _from_profile(data: Mapping[str, Any], name: str, path: Path) -> dict[str, tuple[Any, str]]:
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict) or name not in profiles:
+        known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) else ""
+        raise ConfigurationError(
+            f"profile {name!r} is not in {str(path)!r}"
+            + (f"; profiles there: {known}" if known else "; it defines no [profiles.*]")
+        )
+    profile = profiles[name]
+    where = f"{path}:profiles.{name}"
+    unknown = sorted(set(profile) - _KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(_KEYS))}"
+        )
+    found: dict[str, tuple[Any, str]] = {}
+    for key, value in profile.items():
+        if key.endswith("_file"):
+            secret = key.removesuffix("_file")
+            if secret in profile:
+                raise ConfigurationError(f"{where}: set either {secret} or {key}, not both")
+            found[secret] = (_read_secret_file(str(value), f"{where}.{key}"), f"{where}.{key}")
+        else:
+            found[key] = (value, f"{where}.{key}")
+    return found
+
+
+def _as_bool(value: object, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"{source}: expected true or false, got {value!r}")
+
+
+def load_settings(
+    *,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    profile: str | None = None,
+    config_file: str | Path | None = None,
+) -> Settings:
+    """Resolve the settings from flags, the environment and the config file.
+
+    Args:
+        flags: explicit values (None values are ignored).
+        environ: the environment to read (`os.environ` when omitted).
+        profile: a profile to use whole; else `OSTICKET_PROFILE`, else the file's `default`.
+        config_file: the TOML file; else `OSTICKET_CONFIG`, else the platform default.
+
+    Raises:
+        ConfigurationError: a value is malformed, a profile unknown, a secret file unreadable.
+    """
+    env = os.environ if environ is None else environ
+    path = Path(config_file) if config_file else default_config_path(env)
+    data = _load_file(path)
+    chosen = profile or env.get("OSTICKET_PROFILE") or None
+    merged: dict[str, tuple[Any, str]] = {}
+    if chosen:
+        merged.update(_from_profile(data, chosen, path))
+    else:
+        default = data.get("default")
+        if default:
+            merged.update(_from_profile(data, str(default), path))
+            chosen = str(default)
+        merged.update(_from_env(env))
+    merged.update({k: (v, "flag") for k, v in (flags or {}).items() if v is not None})
+
+    values: dict[str, Any] = {k: v for k, (v, _) in merged.items()}
+    sources = {k: s for k, (_, s) in merged.items()}
+    if "timeout" in values:
+        try:
+            values["timeout"] = float(values["timeout"])
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"{sources['timeout']}: timeout must be a number of seconds, "
+                f"got {values['timeout']!r}"
+            ) from None
+        if values["timeout"] <= 0:
+            raise ConfigurationError(f"{sources['timeout']}: timeout must be positive")
+    if "insecure" in values:
+        values["insecure"] = _as_bool(values["insecure"], sources["insecure"])
+    for key in ("url", "username", "ca_bundle", "api_key", "password"):
+        if key in values and not isinstance(values[key], str):
+            raise ConfigurationError(f"{sources[key]}: {key} must be a string")
+    return Settings(**values, profile=chosen, config_file=str(path), sources=sources)

@@ -1,0 +1,137 @@
+"""The errors osticket-client raises.
+
+Every error the desk or the network can cause derives from `OsTicketError`::
+
+    OsTicketError
+    ├── ConfigurationError        settings missing or unreadable (no URL, unreadable key file, ...)
+    ├── TransportError            the desk could not be reached, or answered with garbage
+    │   ├── ConnectError          the request certainly never reached the desk (safe to retry)
+    │   ├── TimeoutError          the desk did not answer in time (the request may have arrived)
+    │   └── UnexpectedResponse    a reply that fits no documented shape (e.g. a proxy's HTML page)
+    ├── TicketOutcomeUnknown      a create may or may not have made the ticket: look before retrying
+    └── ApiError                  the desk answered and refused; carries status code and exact text
+        ├── AuthenticationError   401 "Valid API key required" / key disabled
+        ├── PermissionDenied      401 "API key not authorized": the key lacks the create/cron right
+        ├── InvalidTicket         the desk rejected fields (`.fields` maps field name -> message)
+        ├── TicketDenied          a ticket filter on the desk rejected the ticket
+        └── ServerError           5xx from the desk where the outcome is not in doubt
+
+Invalid arguments (a bad e-mail address, an unknown priority) are refused before anything is sent
+with pydantic's `ValidationError`, which names each field; they are programming or input mistakes,
+not desk errors, and stay outside this tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConnectError",
+    "InvalidTicket",
+    "OsTicketError",
+    "PermissionDenied",
+    "ServerError",
+    "TicketDenied",
+    "TicketOutcomeUnknown",
+    "TimeoutError",
+    "TransportError",
+    "UnexpectedResponse",
+]
+
+
+class OsTicketError(Exception):
+    """Base of every error raised for something the desk, the network or the settings did."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        text: str | None = None,
+        endpoint: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.text = text
+        self.endpoint = endpoint
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status_code is not None or self.endpoint:
+            where = " ".join(
+                p
+                for p in (self.endpoint, f"HTTP {self.status_code}" if self.status_code else "")
+                if p
+            )
+            parts.append(f"({where})")
+        if self.text:
+            parts.append(f"desk said: {self.text.strip()!r}")
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return " ".join(parts)
+
+
+class ConfigurationError(OsTicketError):
+    """Raised when the settings are missing, contradictory or unreadable."""
+
+
+class TransportError(OsTicketError):
+    """Raised when the desk could not be reached or gave an unreadable reply."""
+
+
+class ConnectError(TransportError):
+    """Raised when the request certainly never reached the desk (refused, DNS, connect timeout)."""
+
+
+class TimeoutError(TransportError):
+    """Raised when the desk accepted the request but did not answer in time."""
+
+
+class UnexpectedResponse(TransportError):
+    """Raised when a reply fits no shape the desk is known to give."""
+
+
+class TicketOutcomeUnknown(OsTicketError):
+    """Raised when a create may have made the ticket: check the desk before trying again."""
+
+
+class ApiError(OsTicketError):
+    """Raised when the desk answered and refused the request."""
+
+
+class AuthenticationError(ApiError):
+    """Raised when the desk does not accept the API key (wrong, disabled, or bound elsewhere)."""
+
+
+class PermissionDenied(ApiError):
+    """Raised when the API key is valid but lacks the right for this call (create or cron)."""
+
+
+class InvalidTicket(ApiError):
+    """Raised when the desk rejects the ticket's fields; `fields` maps field name to message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: Mapping[str, str],
+        status_code: int | None = None,
+        text: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        self.fields = dict(fields)
+        super().__init__(message, status_code=status_code, text=text, endpoint=endpoint)
+
+
+class TicketDenied(ApiError):
+    """Raised when a ticket filter on the desk rejects the ticket (e.g. a blocked sender)."""
+
+
+class ServerError(ApiError):
+    """Raised on a 5xx answer where nothing can have been half done (e.g. cron)."""

@@ -1,0 +1,163 @@
+"""The one seam through which the client talks to the desk."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+from ._errors import ConnectError, TimeoutError, TransportError
+from ._masking import logger
+
+__all__ = ["RetryPolicy", "Transport"]
+
+USER_AGENT = "osticket-client/0.1"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often, and after how long, a request that never reached the desk is sent again.
+
+    Only failures that certainly happened before the desk saw anything (connection refused,
+    DNS failure, connect timeout) are retried; the policy only computes delays, it never sleeps.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None when no attempt is left."""
+        if attempt >= self.attempts:
+            return None
+        return float(min(self.max_delay, self.backoff * 2 ** (attempt - 1)))
+
+
+def _never_reached(exc: requests.RequestException) -> bool:
+    """True when the request certainly did not reach the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason: object = exc.args[0] if exc.args else None
+        if isinstance(reason, urllib3.exceptions.MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError))
+    return False
+
+
+class Transport:
+    """Sends requests through one `requests.Session`, classifying every network failure.
+
+    Args:
+        session: the session to send through; one is made when omitted (tests pass their own).
+        timeout: seconds to wait for the connection and then for each read.
+        verify: True, False (insecure) or the path of a CA bundle.
+        retry: which failures are retried and after how long.
+        sleep: how to wait between attempts (injected so tests need not wait).
+    """
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session if session is not None else requests.Session()
+        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        self.timeout = timeout
+        self.verify = verify
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        params: Mapping[str, str] | None = None,
+        allow_redirects: bool = False,
+    ) -> requests.Response:
+        """Send one request; retry it only while it certainly has not reached the desk.
+
+        Raises:
+            ConnectError: the desk could not be reached, after the retries.
+            TimeoutError: the desk took the request but did not answer in time.
+            TransportError: the connection broke after the request was sent.
+        """
+        attempt = 1
+        while True:
+            started = time.perf_counter()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=dict(headers or {}),
+                    data=data,
+                    params=params,
+                    timeout=self.timeout,
+                    verify=self.verify,
+                    allow_redirects=allow_redirects,
+                )
+            except requests.RequestException as exc:
+                if _never_reached(exc):
+                    wait = self.retry.delay(attempt)
+                    if wait is not None:
+                        logger.info(
+                            "%s %s: not reached (%s); retrying in %.1fs",
+                            method,
+                            url,
+                            type(exc).__name__,
+                            wait,
+                        )
+                        self._sleep(wait)
+                        attempt += 1
+                        continue
+                raise _wrap(exc, method, url, attempt) from None
+            logger.debug(
+                "%s %s -> %s in %.0f ms",
+                method,
+                url,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            return response
+
+    def close(self) -> None:
+        """Close the session's pooled connections."""
+        self.session.close()
+
+
+def _wrap(exc: requests.RequestException, method: str, url: str, attempts: int) -> TransportError:
+    endpoint = f"{method} {url}"
+    if _never_reached(exc):
+        return ConnectError(
+            f"could not connect to the desk after {attempts} attempt(s): {type(exc).__name__}",
+            endpoint=endpoint,
+            hint="check the URL and that the desk is up; nothing was sent",
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ConnectError(
+            "the TLS handshake failed (certificate not trusted?)",
+            endpoint=endpoint,
+            hint="for a self-signed lab certificate set a CA bundle (ca_bundle / --ca-bundle)",
+        )
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TimeoutError(
+            "the desk did not answer in time; the request may have been processed",
+            endpoint=endpoint,
+        )
+    return TransportError(
+        f"the connection broke after the request was sent ({type(exc).__name__})",
+        endpoint=endpoint,
+    )

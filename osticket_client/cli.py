@@ -1,0 +1,304 @@
+"""The `osticket` command: a thin layer over the library.
+
+Exit codes: 0 done; 1 the desk refused or failed; 2 bad usage or input; 3 configuration;
+4 API key or login refused; 5 ticket rejected (fields or a ticket filter); 6 outcome unknown
+(the ticket may exist: look before retrying); 7 desk unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, NoReturn
+
+import click
+from pydantic import ValidationError
+
+from ._client import OsTicket
+from ._config import Settings, load_settings
+from ._errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    InvalidTicket,
+    OsTicketError,
+    PermissionDenied,
+    TicketDenied,
+    TicketOutcomeUnknown,
+    TransportError,
+)
+from ._masking import MASK, mask
+from ._models import NewTicket
+
+__all__ = ["cli", "main"]
+
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (ConfigurationError, 3),
+    (AuthenticationError, 4),
+    (PermissionDenied, 4),
+    (InvalidTicket, 5),
+    (TicketDenied, 5),
+    (TicketOutcomeUnknown, 6),
+    (TransportError, 7),
+    (ApiError, 1),
+    (OsTicketError, 1),
+)
+
+
+def fail(message: str, exit_code: int) -> NoReturn:
+    """Print one clear line on stderr and exit with a documented code."""
+    click.echo(f"Error: {mask(message)}", err=True)
+    click.get_current_context().exit(exit_code)
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """Each failing field by name with what is wrong, on one line."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "input"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    return "invalid input: " + "; ".join(parts)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn the library's errors into one line and an exit code."""
+    try:
+        yield
+    except ValidationError as exc:
+        fail(describe_validation(exc), 2)
+    except OsTicketError as exc:
+        fail(str(exc), next(c for kind, c in EXIT_CODES if isinstance(exc, kind)))
+
+
+class CliState:
+    """What the root group resolves once and hands to subcommands."""
+
+    def __init__(self, flags: dict[str, Any], profile: str | None, config: str | None) -> None:
+        self.flags, self.profile, self.config = flags, profile, config
+        self._settings: Settings | None = None
+        self._desk: OsTicket | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            with reported_errors():
+                self._settings = load_settings(
+                    flags=self.flags, profile=self.profile, config_file=self.config
+                )
+        return self._settings
+
+    @property
+    def desk(self) -> OsTicket:
+        if self._desk is None:
+            with reported_errors():
+                self._desk = OsTicket.from_settings(self.settings)
+        return self._desk
+
+    def close(self) -> None:
+        if self._desk is not None:
+            self._desk.close()
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--url", help="The desk's base URL, e.g. https://help.example.com/support/.")
+@click.option("--username", help="Agent username for staff-panel operations.")
+@click.option("--profile", help="Use this config-file profile whole (no environment mixed in).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: OSTICKET_CONFIG or the per-user config folder).",
+)
+@click.option("--timeout", type=float, help="Seconds to wait for the desk.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA bundle to trust, e.g. for a lab desk's self-signed certificate.",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Skip HTTPS certificate checks (warns; labs only).",
+)
+@click.version_option(package_name="osticket-client")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    url: str | None,
+    username: str | None,
+    profile: str | None,
+    config_file: str | None,
+    timeout: float | None,
+    ca_bundle: str | None,
+    insecure: bool | None,
+) -> None:
+    """Drive an osTicket help desk from the command line.
+
+    Secrets (API key, agent password) come from the environment or the config file, never
+    from flags: OSTICKET_API_KEY / OSTICKET_API_KEY_FILE, OSTICKET_PASSWORD / _FILE.
+    """
+    flags = {
+        "url": url,
+        "username": username,
+        "timeout": timeout,
+        "ca_bundle": ca_bundle,
+        "insecure": insecure,
+    }
+    state = CliState(flags, profile, config_file)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@cli.group()
+def ticket() -> None:
+    """Create and work tickets."""
+
+
+def _read_message(message: str | None, message_file: IO[str] | None) -> str:
+    if message is not None and message_file is not None:
+        raise click.UsageError("give the message with --message or --message-file, not both")
+    if message is not None:
+        return message
+    if message_file is not None:
+        return message_file.read()
+    raise click.UsageError(
+        "the message is missing: use --message TEXT or --message-file FILE"
+        " ('-' reads standard input)"
+    )
+
+
+def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected name=value, got {pair!r}", param_hint="--field")
+        fields[name.strip()] = value
+    return fields
+
+
+@ticket.command("create")
+@click.option("--name", required=True, help="The customer's name.")
+@click.option("--email", required=True, help="The customer's e-mail address.")
+@click.option("--subject", required=True, help="Issue summary.")
+@click.option("--message", help="Issue details.")
+@click.option(
+    "--message-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the details from a file ('-' for standard input).",
+)
+@click.option("--html", is_flag=True, help="The message is HTML.")
+@click.option(
+    "--attach",
+    "attachments",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Attach a file (repeatable).",
+)
+@click.option("--topic", "topic_id", type=int, help="Help topic id.")
+@click.option("--priority", help="low, normal, high, emergency or 1-4.")
+@click.option("--phone", help="Phone number.")
+@click.option("--phone-ext", help="Phone extension.")
+@click.option("--source", help="API, Web, Email or Staff.")
+@click.option("--alert/--no-alert", default=None, help="Alert the agents.")
+@click.option("--autorespond/--no-autorespond", default=None, help="Auto-reply to the customer.")
+@click.option(
+    "--field",
+    "field_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A custom form field by variable name (repeatable).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the request instead of sending it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def ticket_create(
+    state: CliState,
+    /,
+    message: str | None,
+    message_file: IO[str] | None,
+    field_pairs: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    **values: Any,
+) -> None:
+    """Open a ticket through the API and print its number."""
+    values["message"] = _read_message(message, message_file)
+    values["fields"] = _parse_fields(field_pairs)
+    values = {k: v for k, v in values.items() if v is not None}
+    with reported_errors(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new = NewTicket(**values)
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
+    desk = state.desk
+    with reported_errors():
+        if dry_run:
+            call = desk.prepare_create(new)
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "method": call.method,
+                            "url": call.url,
+                            "headers": {**call.headers, "X-API-Key": MASK},
+                            "body": call.body,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+            else:
+                click.echo(call.describe())
+            return
+        number = desk.create_ticket(new)
+    click.echo(json.dumps({"number": number}) if as_json else number)
+
+
+@cli.command()
+@pass_state
+def cron(state: CliState, /) -> None:
+    """Run the desk's scheduled tasks once (needs the key's cron right)."""
+    with reported_errors():
+        state.desk.run_cron()
+    click.echo("cron completed")
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def show_config(state: CliState, /, as_json: bool) -> None:
+    """Show the resolved settings and where each came from (secrets masked)."""
+    settings = state.settings
+    rows: dict[str, Any] = {}
+    for key in ("url", "api_key", "username", "password", "timeout", "ca_bundle", "insecure"):
+        value = getattr(settings, key)
+        if key in ("api_key", "password"):
+            value = MASK if value is not None else None
+        rows[key] = {"value": value, "source": settings.sources.get(key, "default")}
+    meta = {"profile": settings.profile, "config_file": settings.config_file}
+    if as_json:
+        click.echo(json.dumps({**meta, "settings": rows}))
+        return
+    click.echo(f"config file: {settings.config_file}")
+    click.echo(f"profile:     {settings.profile or '(none)'}")
+    for key, row in rows.items():
+        shown = "(not set)" if row["value"] is None else str(row["value"])
+        click.echo(f"{key:<10} {shown:<45} {row['source']}")
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="osticket")
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(0)  # pragma: no cover - cli.main exits itself
