@@ -128,12 +128,38 @@ class Attachment(BaseModel):
             data = path.read_bytes()
         except OSError as exc:
             raise ValueError(f"cannot read attachment {str(path)!r}: {exc.strerror}") from None
-        guessed = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        guessed = (
+            content_type
+            or _COMMON_TYPES.get(path.suffix.lower())
+            or mimetypes.guess_type(path.name)[0]
+            or "application/octet-stream"
+        )
         return cls(name=path.name, data=data, content_type=guessed)
 
     def data_url(self) -> str:
         """The RFC 2397 form the API takes (no charset: osTicket mishandles charset + base64)."""
         return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+# The same answer on every platform for the files people attach most (mimetypes alone reads the
+# Windows registry or /etc/mime.types, which differ from machine to machine).
+_COMMON_TYPES = {
+    ".txt": "text/plain",
+    ".log": "text/plain",
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".html": "text/html",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".zip": "application/zip",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".eml": "message/rfc822",
+}
 
 
 def _attachment(value: object) -> object:

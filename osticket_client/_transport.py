@@ -71,8 +71,10 @@ class Transport:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.session = session if session is not None else requests.Session()
-        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+        self.session = session
         self.timeout = timeout
         self.verify = verify
         self.retry = retry or RetryPolicy()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from osticket_client import OsTicket
-from tests.recording import REPLAY_URL, RecordConfig, make_vcr, read_record_config
+from tests.recording import CASSETTES, REPLAY_URL, RecordConfig, make_vcr, read_record_config
 
 # Read before any test runs, so the isolation fixture below can wipe OSTICKET_* for the tests.
 _ENVIRON_AT_START = dict(os.environ)
@@ -56,9 +56,7 @@ def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
     `make_desk(api_key="api_key", desk="v118")` builds a client for the recorded desk, holding
     the real credential when recording and a stand-in when replaying.
     """
-    hosts = []
-    if record_config:
-        hosts = [record_config.url] + ([record_config.url_v117] if record_config.url_v117 else [])
+    hosts = list(record_config.urls.values()) if record_config else []
     recorder = make_vcr(record_config is not None, hosts)
 
     @contextmanager
@@ -67,12 +65,14 @@ def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
             if record_config is None:
                 url, key = REPLAY_URL, f"replay-{api_key}"
             else:
-                url = record_config.url if desk == "v118" else record_config.url_v117 or ""
-                if not url:
-                    pytest.skip("recording a v1.17 cassette needs OSTICKET_RECORD_URL_V117")
-                key = record_config.credentials[api_key]
+                if desk not in record_config.urls:
+                    pytest.skip(f"recording this cassette needs OSTICKET_RECORD_URL_{desk.upper()}")
+                url, key = record_config.urls[desk], record_config.credentials[api_key]
             return OsTicket(url, api_key=key, sleep=lambda _: None, **kwargs)
 
+        if record_config is not None:
+            # Re-recording starts from nothing: vcrpy would otherwise keep the old interactions.
+            (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
         with recorder.use_cassette(f"{name}.yaml") as cassette:
             yield cassette, make_desk
 

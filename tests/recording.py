@@ -5,6 +5,9 @@ Recording (see cassettes/README.md)::
     OSTICKET_RECORD_DISPOSABLE=1 OSTICKET_RECORD_URL=http://127.0.0.1:8080/ \
         pytest --record tests/test_cassettes_api.py
 
+Optional: ``OSTICKET_RECORD_URL_V117`` (a v1.17.2 desk, for the older error shapes) and
+``OSTICKET_RECORD_URL_NOREWRITE`` (the same desk served without URL rewriting).
+
 At record time every secret is replaced, by code, with a stable placeholder (one per distinct
 value, e.g. ``API-KEY-1``), and the desk's address with ``http://desk.test``. Replay never
 touches the network: a request with no recorded twin fails the test.
@@ -65,8 +68,7 @@ _LEARN_IN_BODIES = (
 class RecordConfig:
     """Where and with what to record; read once from OSTICKET_RECORD_* at session start."""
 
-    url: str
-    url_v117: str | None
+    urls: dict[str, str]
     credentials: dict[str, str]
 
 
@@ -84,7 +86,11 @@ def read_record_config(environ: Mapping[str, str]) -> RecordConfig:
         name: environ.get(f"OSTICKET_RECORD_{name.upper()}", default)
         for name, default in DESK_CREDENTIALS.items()
     }
-    return RecordConfig(url, environ.get("OSTICKET_RECORD_URL_V117"), credentials)
+    urls = {"v118": url}
+    for desk in ("v117", "norewrite"):
+        if environ.get(f"OSTICKET_RECORD_URL_{desk.upper()}"):
+            urls[desk] = environ[f"OSTICKET_RECORD_URL_{desk.upper()}"]
+    return RecordConfig(urls, credentials)
 
 
 @dataclass
