@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ._masking import mask
+
 __all__ = [
     "ApiError",
     "AuthenticationError",
@@ -74,7 +76,7 @@ class OsTicketError(Exception):
             parts.append(f"desk said: {self.text.strip()!r}")
         if self.hint:
             parts.append(f"hint: {self.hint}")
-        return " ".join(parts)
+        return mask(" ".join(parts))
 
 
 class ConfigurationError(OsTicketError):

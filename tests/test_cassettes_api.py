@@ -105,7 +105,7 @@ def test_create_with_topic_priority_and_custom_field(recorded: Any) -> None:
     assert NUMBER.fullmatch(number)
     sent = sent_json(cassette)
     assert sent["topicId"] == 10
-    assert sent["priority"] == Priority.HIGH == 3
+    assert sent["priority"] == int(Priority.HIGH) == 3
     assert sent["notes"] == "VIP customer"
 
 
