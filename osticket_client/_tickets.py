@@ -1,0 +1,107 @@
+"""Values read back from the desk: tickets, thread entries, listings, choices, action results."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+__all__ = [
+    "ActionResult",
+    "Choice",
+    "ThreadEntry",
+    "Ticket",
+    "TicketSummary",
+]
+
+EntryType = Literal["message", "response", "note"]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Choice(_Value):
+    """One option the desk offers: a status, agent, team, department, topic, priority or SLA."""
+
+    id: int
+    name: str
+    state: str | None = None  # for statuses: open / closed / archived / deleted
+
+
+class ActionResult(_Value):
+    """What an action did: `changed` is False when the ticket already was so."""
+
+    changed: bool
+    message: str
+
+
+class ThreadEntry(_Value):
+    """One entry of a ticket's thread: a message (customer), response (agent) or note."""
+
+    id: int
+    type: EntryType
+    author: str
+    created: AwareDatetime
+    title: str | None = None
+    body: str  # HTML as the staff panel shows it
+    attachments: tuple[str, ...] = ()
+
+
+class Ticket(_Value):
+    """A ticket as the staff panel shows it, with its thread sorted by entry id."""
+
+    number: str
+    ticket_id: int
+    subject: str
+    status: str
+    state: str | None = None
+    priority: str | None = None
+    department: str | None = None
+    help_topic: str | None = None
+    sla_plan: str | None = None
+    due_date: AwareDatetime | None = None
+    assigned_agent: str | None = None
+    assigned_team: str | None = None
+    user_name: str | None = None
+    user_email: str | None = None
+    source: str | None = None
+    created: AwareDatetime | None = None
+    last_message: AwareDatetime | None = None
+    last_response: AwareDatetime | None = None
+    closed: AwareDatetime | None = None
+    closed_by: str | None = None
+    thread: tuple[ThreadEntry, ...] = ()
+
+    @property
+    def is_closed(self) -> bool:
+        """True when the status is in a closed state (Resolved, Closed, ...)."""
+        return self.state == "closed"
+
+
+class TicketSummary(_Value):
+    """One row of a queue listing (the queue's CSV export)."""
+
+    number: str
+    created: AwareDatetime | None = None
+    subject: str
+    from_name: str | None = None
+    from_email: str | None = None
+    priority: str | None = None
+    department: str | None = None
+    help_topic: str | None = None
+    source: str | None = None
+    status: str | None = None
+    last_updated: AwareDatetime | None = None
+    sla_due: AwareDatetime | None = None
+    sla_plan: str | None = None
+    due_date: AwareDatetime | None = None
+    closed: AwareDatetime | None = None
+    overdue: bool = False
+    answered: bool = False
+    agent: str | None = None
+    team: str | None = None
+    thread_count: int | None = None
+    reopen_count: int | None = None
+    attachment_count: int | None = None
+    task_count: int | None = None
