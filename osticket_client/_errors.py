@@ -9,11 +9,17 @@ Every error the desk or the network can cause derives from `OsTicketError`::
     │   ├── TimeoutError          the desk did not answer in time (the request may have arrived)
     │   └── UnexpectedResponse    a reply that fits no documented shape (e.g. a proxy's HTML page)
     ├── TicketOutcomeUnknown      a create may or may not have made the ticket: look before retrying
+    ├── UnknownChoice             a status, agent, team, ... name the desk does not offer
     └── ApiError                  the desk answered and refused; carries status code and exact text
         ├── AuthenticationError   401 "Valid API key required" / key disabled
-        ├── PermissionDenied      401 "API key not authorized": the key lacks the create/cron right
+        │   ├── LoginFailed       the agent login was refused (credentials, lock-out, 2FA)
+        │   └── SessionExpired    the desk still asks for a login right after a fresh one
+        ├── PermissionDenied      the key lacks the create/cron right, or the agent's role
         ├── InvalidTicket         the desk rejected fields (`.fields` maps field name -> message)
         ├── TicketDenied          a ticket filter on the desk rejected the ticket
+        ├── TicketNotFound        no ticket with that number, or not visible to the agent
+        ├── TicketLocked          another agent holds the ticket's lock
+        ├── ActionRejected        the desk refused a staff-panel action and said why
         └── ServerError           5xx from the desk where the outcome is not in doubt
 
 Invalid arguments (a bad e-mail address, an unknown priority) are refused before anything is sent
@@ -28,19 +34,25 @@ from collections.abc import Mapping
 from ._masking import mask
 
 __all__ = [
+    "ActionRejected",
     "ApiError",
     "AuthenticationError",
     "ConfigurationError",
     "ConnectError",
     "InvalidTicket",
+    "LoginFailed",
     "OsTicketError",
     "PermissionDenied",
     "ServerError",
+    "SessionExpired",
     "TicketDenied",
+    "TicketLocked",
+    "TicketNotFound",
     "TicketOutcomeUnknown",
     "TimeoutError",
     "TransportError",
     "UnexpectedResponse",
+    "UnknownChoice",
 ]
 
 
@@ -103,6 +115,16 @@ class TicketOutcomeUnknown(OsTicketError):
     """Raised when a create may have made the ticket: check the desk before trying again."""
 
 
+class UnknownChoice(OsTicketError, ValueError):
+    """Raised when a name matches nothing the desk offers; `choices` lists what it does offer."""
+
+    def __init__(self, kind: str, value: object, choices: list[str]) -> None:
+        self.kind, self.value, self.choices = kind, value, choices
+        super().__init__(
+            f"unknown {kind} {value!r}; the desk offers: {', '.join(choices) or '(nothing)'}"
+        )
+
+
 class ApiError(OsTicketError):
     """Raised when the desk answered and refused the request."""
 
@@ -111,8 +133,16 @@ class AuthenticationError(ApiError):
     """Raised when the desk does not accept the API key (wrong, disabled, or bound elsewhere)."""
 
 
+class LoginFailed(AuthenticationError):
+    """Raised when the desk refuses the agent login (credentials, lock-out, 2FA, no panel)."""
+
+
+class SessionExpired(AuthenticationError):
+    """Raised when the desk asks for a login again right after a fresh one."""
+
+
 class PermissionDenied(ApiError):
-    """Raised when the API key is valid but lacks the right for this call (create or cron)."""
+    """Raised when the key lacks the right for the call, or the agent's role the action."""
 
 
 class InvalidTicket(ApiError):
@@ -133,6 +163,18 @@ class InvalidTicket(ApiError):
 
 class TicketDenied(ApiError):
     """Raised when a ticket filter on the desk rejects the ticket (e.g. a blocked sender)."""
+
+
+class TicketNotFound(ApiError):
+    """Raised when no ticket has that number, or the agent may not see it."""
+
+
+class TicketLocked(ApiError):
+    """Raised when another agent holds the lock a reply or note needs."""
+
+
+class ActionRejected(ApiError):
+    """Raised when the desk refuses a staff-panel action and says why (`text`)."""
 
 
 class ServerError(ApiError):

@@ -1,0 +1,277 @@
+"""The staff-panel seam: an agent session and one table of the routes it drives.
+
+osTicket's staff panel has no API: its own pages post forms and call ``/scp/ajax.php/...``.
+Every route the client uses is declared once in `ROUTES` (path, method, whether sending it
+twice is harmless) and sent by `StaffSession.send`, which logs in, carries the CSRF token,
+takes every rotated cookie, and logs in again once when the session has expired.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import requests
+
+from ._errors import LoginFailed, OsTicketError, SessionExpired, UnexpectedResponse
+from ._masking import logger
+from ._transport import Transport
+
+__all__ = ["ROUTES", "Route", "StaffSession"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One staff-panel endpoint: where it is and whether repeating it is harmless."""
+
+    name: str
+    method: Literal["GET", "POST"]
+    path: str  # relative to {base}/scp/, with {placeholders}
+    repeatable: bool  # a read, or an action whose repeat leaves the ticket as one send would
+    ajax: bool = True  # answered as a dialog / JSON (not a full page)
+
+
+ROUTES: dict[str, Route] = {
+    r.name: r
+    for r in (
+        Route("number_lookup", "GET", "ajax.php/tickets/number-lookup", True),
+        Route("lookup", "GET", "ajax.php/tickets/lookup", True),
+        Route("ticket_page", "GET", "tickets.php", True, ajax=False),
+        Route("queue_page", "GET", "tickets.php", True, ajax=False),
+        Route("status_dialog", "GET", "ajax.php/tickets/{id}/status/{state}", True),
+        Route("set_status", "POST", "ajax.php/tickets/{id}/status", True),
+        Route("assign_dialog", "GET", "ajax.php/tickets/{id}/assign/{target}", True),
+        Route("assign", "POST", "ajax.php/tickets/{id}/assign/{target}", True),
+        Route("claim", "POST", "ajax.php/tickets/{id}/claim", True),
+        Route("release", "POST", "ajax.php/tickets/{id}/release", True),
+        Route("transfer_dialog", "GET", "ajax.php/tickets/{id}/transfer", True),
+        Route("transfer", "POST", "ajax.php/tickets/{id}/transfer", True),
+        Route("field_dialog", "GET", "ajax.php/tickets/{id}/field/{field}/edit", True),
+        Route("edit_field", "POST", "ajax.php/tickets/{id}/field/{field}/edit", True),
+        Route("mark", "POST", "ajax.php/tickets/{id}/mark/{action}", True),
+        Route("lock", "POST", "ajax.php/lock/ticket/{id}", True),
+        Route("unlock", "POST", "ajax.php/lock/{lock}/release", True),
+        # A reply or a note sent twice is posted twice: never repeated.
+        Route("reply", "POST", "tickets.php", False, ajax=False),
+        Route("note", "POST", "tickets.php", False, ajax=False),
+        Route("queue_counts", "GET", "ajax.php/queue/counts", True),
+        # Each export keeps a desk worker busy for 15 s: never started twice blindly.
+        Route("export", "POST", "ajax.php/tickets/export/{queue}", False),
+        Route("export_check", "POST", "ajax.php/export/{eid}/check", True),
+        Route("export_download", "GET", "export.php", True, ajax=False),
+        Route("index", "GET", "index.php", True, ajax=False),
+    )
+}
+
+_CSRF = re.compile(
+    r'<meta name="csrf_token" content="([^"]+)"|name="__CSRFToken__"\s+value="([^"]+)"'
+)
+
+
+def _token_in(html: str) -> str | None:
+    match = _CSRF.search(html)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def needs_login(response: requests.Response) -> bool:
+    """True when the desk answered "log in first" (so the request itself was not carried out)."""
+    if response.status_code == 403 and response.text.lstrip().startswith("Must login"):
+        return True
+    location = response.headers.get("Location", "")
+    return response.status_code in (301, 302, 303) and "login.php" in location
+
+
+def csrf_rejected(response: requests.Response) -> bool:
+    """True when the desk refused the request for its CSRF token (nothing was carried out)."""
+    return response.status_code == 400 and "Valid CSRF Token Required" in response.text
+
+
+class StaffSession:
+    """An agent's logged-in session on one desk.
+
+    Args:
+        transport: the seam every request goes through.
+        base_url: the desk's base URL (ending in /).
+        username: the agent's username.
+        password: the agent's password.
+    """
+
+    def __init__(self, transport: Transport, base_url: str, username: str, password: str) -> None:
+        self._transport = transport
+        self.scp = base_url + "scp/"
+        self.username = username
+        self._password = password
+        self._token: str | None = None
+        self.logins = 0  # how many times this session logged in (re-logins included)
+
+    @property
+    def logged_in(self) -> bool:
+        return self._token is not None
+
+    def login(self) -> None:
+        """Log in, keeping the CSRF token; never retried on failure (5 failures lock it).
+
+        Raises:
+            LoginFailed: wrong credentials, locked out, 2FA required, or not a staff panel.
+        """
+        page = self._transport.request("GET", self.scp + "login.php")
+        if page.status_code in (301, 302, 303) and not needs_login(page):
+            # Still logged in (only the CSRF token was refused): take a fresh token.
+            self._token = _token_in(
+                self._transport.request("GET", self.scp + "profile.php").text
+            )
+            if self._token:
+                return
+        # v1.17.0-1.17.3 answer their normal login pages with 422.
+        token = _token_in(page.text) if page.status_code in (200, 422) else None
+        if token is None:
+            raise LoginFailed(
+                "no staff login page at this URL",
+                status_code=page.status_code,
+                endpoint=f"GET {self.scp}login.php",
+                hint="check the desk URL; the staff panel lives at <base>/scp/",
+            )
+        answer = self._transport.request(
+            "POST",
+            self.scp + "login.php",
+            data={
+                "__CSRFToken__": token,
+                "do": "scplogin",
+                "userid": self.username,
+                "passwd": self._password,
+                "ajax": "1",
+            },
+        )
+        self._token = None
+        outcome = _login_outcome(answer)
+        endpoint = f"POST {self.scp}login.php"
+        if outcome == "index":
+            self._token = token
+            self.logins += 1
+            logger.info("logged in to %s as %s", self.scp, self.username)
+            return
+        if outcome == "login":
+            # Sent back to the login page: a second factor is pending, or the page says why.
+            again = self._transport.request("GET", self.scp + "login.php").text
+            if re.search(r'name="do"\s+value="2fa"', again):
+                raise LoginFailed(
+                    f"agent {self.username!r} must pass two-factor authentication",
+                    endpoint=endpoint,
+                    hint="use an agent exempt from 2FA for automation",
+                )
+            outcome = _login_message(again) or "sent back to the login page"
+        raise LoginFailed(
+            f"the desk refused the login of agent {self.username!r}: {outcome}",
+            status_code=answer.status_code,
+            endpoint=endpoint,
+            hint="wrong username or password, or locked out after repeated failures"
+            " (wait a few minutes)",
+        )
+
+    def logout(self) -> None:
+        """End the session on the desk (releases this agent's ticket locks too)."""
+        if self._token is None:
+            return
+        self._token = None
+        try:
+            self._transport.request("GET", self.scp + "logout.php")
+        except OsTicketError as exc:  # logging out is best effort at close
+            logger.info("logout from %s failed: %s", self.scp, exc)
+
+    def send(
+        self,
+        route: Route,
+        *,
+        ids: Mapping[str, object] | None = None,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+    ) -> requests.Response:
+        """Send one route, logging in first or again as needed.
+
+        A request the desk refused with "log in first" or for its CSRF token was not carried
+        out, so it is sent once more after logging in again.
+
+        Raises:
+            SessionExpired: the desk still asks for a login right after a fresh one.
+            LoginFailed, TransportError: as `login` and the transport raise them.
+        """
+        url = self.scp + route.path.format(**(ids or {}))
+        for attempt in (1, 2):
+            if not self.logged_in:
+                self.login()
+            response = self._transport.request(
+                route.method,
+                url,
+                headers=self._headers(route),
+                params=params,
+                data=self._body(route, data),
+            )
+            if not (needs_login(response) or csrf_rejected(response)):
+                return response
+            self._token = None
+            if attempt == 2:
+                break
+            logger.info("%s %s: session expired, logging in again", route.method, url)
+        raise SessionExpired(
+            "the desk asks for a login again right after one",
+            status_code=response.status_code,
+            endpoint=f"{route.method} {url}",
+            hint="another login of this agent may be ending its sessions",
+        )
+
+    def _headers(self, route: Route) -> dict[str, str]:
+        headers = {"X-Requested-With": "XMLHttpRequest"} if route.ajax else {}
+        if route.method == "POST" and self._token:
+            headers["X-CSRFToken"] = self._token
+        return headers
+
+    def _body(
+        self, route: Route, data: Mapping[str, Any] | list[tuple[str, str]] | None
+    ) -> list[tuple[str, str]] | None:
+        if route.method != "POST":
+            return None
+        pairs: list[tuple[str, str]] = []
+        items = data.items() if isinstance(data, Mapping) else (data or [])
+        for key, value in items:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            pairs += [(key, str(v)) for v in values if v is not None]
+        if not route.ajax and self._token:
+            pairs.append(("__CSRFToken__", self._token))
+        return pairs
+
+    def json(self, response: requests.Response, endpoint: str) -> Any:
+        """The JSON body of an answer, or an `UnexpectedResponse` quoting it."""
+        try:
+            return json.loads(response.text)
+        except ValueError:
+            raise UnexpectedResponse(
+                "expected JSON from the staff panel",
+                status_code=response.status_code,
+                text=response.text[:200],
+                endpoint=endpoint,
+            ) from None
+
+
+def _login_message(html: str) -> str | None:
+    match = re.search(r'<h3[^>]*id="login-message"[^>]*>(.*?)</h3>', html, re.S)
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else None
+
+
+def _login_outcome(answer: requests.Response) -> str:
+    """'index' when logged in, 'login' when a second step is pending, else the desk's reason."""
+    try:
+        data = json.loads(answer.text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        if data.get("status") == 302:
+            target = str(data.get("redirect", ""))
+            return "login" if "login.php" in target else "index"
+        return re.sub(r"<[^>]+>", "", str(data.get("message") or "login refused")).strip()
+    if answer.status_code in (301, 302, 303):
+        return "login" if "login.php" in answer.headers.get("Location", "") else "index"
+    return f"unexpected answer (HTTP {answer.status_code})"
+
