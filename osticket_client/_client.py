@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from ._agent import AgentOperations
 from ._api import API_PREFIXES, is_route_miss, parse_create, parse_cron
 from ._config import Settings, load_settings
 from ._errors import ConfigurationError, ConnectError, TicketOutcomeUnknown, TransportError
@@ -78,13 +80,14 @@ def _abbreviate(value: Any) -> Any:
     return value
 
 
-class OsTicket:
+class OsTicket(AgentOperations):
     """A client for one osTicket desk.
 
     Args:
         url: the desk's base URL as users open it, e.g. ``https://help.example.com/support/``.
         api_key: the API key, for creating tickets and running cron.
-        username: an agent's username, for the staff-panel operations.
+        username: an agent's username, for the staff-panel operations (a dedicated agent,
+            exempt from 2FA, is best: see the README).
         password: that agent's password.
         timeout: seconds to wait for a connection and for each read.
         verify: True (default), False to skip certificate checks (warns), or a CA bundle path.
@@ -121,11 +124,12 @@ class OsTicket:
                 InsecureTransportWarning,
                 stacklevel=2,
             )
-        transport_args: dict[str, Any] = {"timeout": timeout, "verify": verify, "retry": retry}
-        if sleep is not None:
-            transport_args["sleep"] = sleep
-        self._transport = Transport(session, **transport_args)
+        self._sleep = sleep or time.sleep
+        self._transport = Transport(
+            session, timeout=timeout, verify=verify, retry=retry, sleep=self._sleep
+        )
         self._api_prefix: str | None = None
+        self._init_agent()
 
     @classmethod
     def from_settings(
@@ -182,7 +186,9 @@ class OsTicket:
         self.close()
 
     def close(self) -> None:
-        """Release the connections."""
+        """Log the agent out (if logged in) and release the connections."""
+        if self._session is not None:
+            self._session.logout()
         self._transport.close()
 
     # -- API-key surface -------------------------------------------------------------------

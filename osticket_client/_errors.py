@@ -8,7 +8,8 @@ Every error the desk or the network can cause derives from `OsTicketError`::
     │   ├── ConnectError          the request certainly never reached the desk (safe to retry)
     │   ├── TimeoutError          the desk did not answer in time (the request may have arrived)
     │   └── UnexpectedResponse    a reply that fits no documented shape (e.g. a proxy's HTML page)
-    ├── TicketOutcomeUnknown      a create may or may not have made the ticket: look before retrying
+    ├── OutcomeUnknown            a reply or note may or may not have been posted: look first
+    │   └── TicketOutcomeUnknown  a create may or may not have made the ticket
     ├── UnknownChoice             a status, agent, team, ... name the desk does not offer
     └── ApiError                  the desk answered and refused; carries status code and exact text
         ├── AuthenticationError   401 "Valid API key required" / key disabled
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidTicket",
     "LoginFailed",
     "OsTicketError",
+    "OutcomeUnknown",
     "PermissionDenied",
     "ServerError",
     "SessionExpired",
@@ -111,7 +113,11 @@ class UnexpectedResponse(TransportError):
     """Raised when a reply fits no shape the desk is known to give."""
 
 
-class TicketOutcomeUnknown(OsTicketError):
+class OutcomeUnknown(OsTicketError):
+    """Raised when an action that is never repeated may have happened: look before retrying."""
+
+
+class TicketOutcomeUnknown(OutcomeUnknown):
     """Raised when a create may have made the ticket: check the desk before trying again."""
 
 

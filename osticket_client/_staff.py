@@ -41,15 +41,14 @@ ROUTES: dict[str, Route] = {
         Route("lookup", "GET", "ajax.php/tickets/lookup", True),
         Route("ticket_page", "GET", "tickets.php", True, ajax=False),
         Route("queue_page", "GET", "tickets.php", True, ajax=False),
-        Route("status_dialog", "GET", "ajax.php/tickets/{id}/status/{state}", True),
+        Route("statuses_dialog", "GET", "ajax.php/tickets/status/{state}", True),
+        Route("search_field", "GET", "ajax.php/tickets/search/field/{path}", True),
+        Route("profile", "GET", "profile.php", True, ajax=False),
         Route("set_status", "POST", "ajax.php/tickets/{id}/status", True),
-        Route("assign_dialog", "GET", "ajax.php/tickets/{id}/assign/{target}", True),
         Route("assign", "POST", "ajax.php/tickets/{id}/assign/{target}", True),
         Route("claim", "POST", "ajax.php/tickets/{id}/claim", True),
         Route("release", "POST", "ajax.php/tickets/{id}/release", True),
-        Route("transfer_dialog", "GET", "ajax.php/tickets/{id}/transfer", True),
         Route("transfer", "POST", "ajax.php/tickets/{id}/transfer", True),
-        Route("field_dialog", "GET", "ajax.php/tickets/{id}/field/{field}/edit", True),
         Route("edit_field", "POST", "ajax.php/tickets/{id}/field/{field}/edit", True),
         Route("mark", "POST", "ajax.php/tickets/{id}/mark/{action}", True),
         Route("lock", "POST", "ajax.php/lock/ticket/{id}", True),
@@ -62,7 +61,6 @@ ROUTES: dict[str, Route] = {
         Route("export", "POST", "ajax.php/tickets/export/{queue}", False),
         Route("export_check", "POST", "ajax.php/export/{eid}/check", True),
         Route("export_download", "GET", "export.php", True, ajax=False),
-        Route("index", "GET", "index.php", True, ajax=False),
     )
 }
 
@@ -120,9 +118,7 @@ class StaffSession:
         page = self._transport.request("GET", self.scp + "login.php")
         if page.status_code in (301, 302, 303) and not needs_login(page):
             # Still logged in (only the CSRF token was refused): take a fresh token.
-            self._token = _token_in(
-                self._transport.request("GET", self.scp + "profile.php").text
-            )
+            self._token = _token_in(self._transport.request("GET", self.scp + "profile.php").text)
             if self._token:
                 return
         # v1.17.0-1.17.3 answer their normal login pages with 422.
@@ -187,7 +183,7 @@ class StaffSession:
         *,
         ids: Mapping[str, object] | None = None,
         params: Mapping[str, str] | None = None,
-        data: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+        data: Mapping[str, object] | None = None,
     ) -> requests.Response:
         """Send one route, logging in first or again as needed.
 
@@ -229,12 +225,12 @@ class StaffSession:
         return headers
 
     def _body(
-        self, route: Route, data: Mapping[str, Any] | list[tuple[str, str]] | None
+        self, route: Route, data: Mapping[str, object] | None
     ) -> list[tuple[str, str]] | None:
         if route.method != "POST":
             return None
         pairs: list[tuple[str, str]] = []
-        items = data.items() if isinstance(data, Mapping) else (data or [])
+        items = (data or {}).items()
         for key, value in items:
             values = value if isinstance(value, (list, tuple)) else [value]
             pairs += [(key, str(v)) for v in values if v is not None]
@@ -274,4 +270,3 @@ def _login_outcome(answer: requests.Response) -> str:
     if answer.status_code in (301, 302, 303):
         return "login" if "login.php" in answer.headers.get("Location", "") else "index"
     return f"unexpected answer (HTTP {answer.status_code})"
-

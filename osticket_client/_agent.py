@@ -1,0 +1,553 @@
+"""Ticket operations through an agent's staff-panel session, by ticket number."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+
+import requests
+
+from ._errors import (
+    ActionRejected,
+    ConfigurationError,
+    ConnectError,
+    OsTicketError,
+    OutcomeUnknown,
+    PermissionDenied,
+    ServerError,
+    TicketLocked,
+    TicketNotFound,
+    TimeoutError,
+    TransportError,
+    UnexpectedResponse,
+    UnknownChoice,
+)
+from ._masking import logger
+from ._staff import ROUTES, Route, StaffSession
+from ._tickets import ActionResult, Choice
+from ._transport import Transport
+
+__all__ = ["CHOICE_KINDS", "AgentOperations", "read_action"]
+
+# Where the desk lists each kind of choice without needing a ticket: the advanced-search field
+# dialogs (JSON {"html": ...} with <option>s); statuses come with their state from the status
+# dialogs instead. Deleted-state statuses are never offered: setting one hard-deletes a ticket.
+CHOICE_KINDS = {
+    "agent": "staff_id",
+    "team": "team_id",
+    "department": "dept_id",
+    "topic": "topic_id",
+    "priority": "cdata__priority",
+    "sla": "sla_id",
+}
+STATUS_STATES = {"open": "open", "close": "closed"}
+# The plain form names of the editable ticket fields (the dialogs' hashed names go stale).
+FIELD_NAMES = {"priority": "priority", "sla": "sla_id", "topic": "topic_id", "duedate": "duedate"}
+
+_OPTION = re.compile(r'<option value="([^"]*)"[^>]*>([^<]*)')
+_FIELD_ERROR = re.compile(r'<div class="error">(.*?)</div>', re.S)
+_ALREADY = re.compile(r"\balready\b|\bnot assigned\b", re.IGNORECASE)
+_MESSAGE = re.compile(
+    r'<(?:p|div)[^>]*id="msg_(error|warning|notice)"[^>]*>(.*?)</(?:p|div)>', re.S
+)
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def dialog_message(page: str) -> tuple[str, str] | None:
+    """The (kind, text) of a dialog's or page's message, with the fields' own errors after it.
+
+    E.g. ("error", "Unable to assign ticket: Ticket already assigned to the agent").
+    """
+    match = _MESSAGE.search(page)
+    if not match:
+        return None
+    details = [_text(e) for e in _FIELD_ERROR.findall(page)]
+    text = ": ".join([_text(match.group(2)), "; ".join(d for d in details if d)]).rstrip(": ")
+    return match.group(1), text
+
+
+def parse_options(fragment: str) -> list[Choice]:
+    """The distinct numeric <option>s of a fragment, in order."""
+    seen: dict[int, Choice] = {}
+    for value, label in _OPTION.findall(fragment):
+        if value.isdigit() and int(value) not in seen:
+            seen[int(value)] = Choice(id=int(value), name=_text(label))
+    return list(seen.values())
+
+
+def read_action(
+    route: Route, response: requests.Response, endpoint: str, done: str
+) -> ActionResult:
+    """What an ajax action's answer means: 201 done, a dialog again with "already" unchanged.
+
+    Raises:
+        PermissionDenied, TicketNotFound, ActionRejected, ServerError, UnexpectedResponse.
+    """
+    status, body = response.status_code, response.text
+    if status == 201:
+        # Claim, release and transfer answer 201 with an "Unable to ..." page although they
+        # worked; only the status code counts.
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        message = data.get("msg") if isinstance(data, dict) else None
+        return ActionResult(changed=True, message=_text(str(message)) if message else done)
+    if status == 200:
+        found = dialog_message(body)
+        if found and found[0] in ("error", "warning"):
+            text = found[1]
+            if _ALREADY.search(text):
+                return ActionResult(changed=False, message=text)
+            if "permission" in text.lower() or "denied" in text.lower():
+                raise PermissionDenied(
+                    "the agent's role does not allow this",
+                    status_code=status,
+                    text=text,
+                    endpoint=endpoint,
+                )
+            raise ActionRejected(
+                "the desk refused the action", status_code=status, text=text, endpoint=endpoint
+            )
+    if status == 403:
+        raise PermissionDenied(
+            "the agent's role does not allow this",
+            status_code=status,
+            text=_text(body),
+            endpoint=endpoint,
+        )
+    if status == 404:
+        raise TicketNotFound(
+            "the desk knows no such ticket (or the agent may not see it)",
+            status_code=status,
+            text=_text(body),
+            endpoint=endpoint,
+        )
+    if status >= 500:
+        raise ServerError(
+            "the desk failed", status_code=status, text=_text(body)[:300], endpoint=endpoint
+        )
+    raise UnexpectedResponse(
+        f"unexpected answer to {route.name}",
+        status_code=status,
+        text=_text(body)[:300],
+        endpoint=endpoint,
+    )
+
+
+def _plain_to_html(text: str) -> str:
+    # The staff panel treats replies as rich text: keep line breaks, show markup as typed.
+    return "<br />\n".join(html.escape(line) for line in text.split("\n"))
+
+
+class AgentOperations:
+    """The staff-panel half of `OsTicket`: every method takes a ticket **number**."""
+
+    url: str
+    username: str | None
+    _password: str | None
+    _transport: Transport
+    _sleep: Callable[[float], None]
+
+    def _init_agent(self) -> None:
+        self._session: StaffSession | None = None
+        self._ids: dict[str, int] = {}
+        self._choices: dict[str, list[Choice]] = {}
+        self._my_id: int | None = None
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def staff(self) -> StaffSession:
+        """The agent session, logged in on first use."""
+        if self._session is None:
+            if not self.username or not self._password:
+                raise ConfigurationError(
+                    "no agent login: set OSTICKET_USERNAME and OSTICKET_PASSWORD (or _FILE),"
+                    " or username/password in a config profile"
+                )
+            self._session = StaffSession(self._transport, self.url, self.username, self._password)
+        return self._session
+
+    def _send(
+        self,
+        name: str,
+        *,
+        ids: Mapping[str, object] | None = None,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> tuple[Route, requests.Response, str]:
+        route = ROUTES[name]
+        response = self.staff.send(route, ids=ids, params=params, data=data)
+        endpoint = f"{route.method} {self.staff.scp}{route.path.format(**(ids or {}))}"
+        return route, response, endpoint
+
+    def _act(
+        self,
+        name: str,
+        number: str,
+        done: str,
+        *,
+        ids: Mapping[str, object] | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> ActionResult:
+        route, response, endpoint = self._send(
+            name, ids={"id": self.ticket_id(number), **(ids or {})}, data=data
+        )
+        return read_action(route, response, endpoint, done)
+
+    def ticket_id(self, number: str | int) -> int:
+        """The internal id of the ticket with this number (exact match only; cached).
+
+        Raises:
+            TicketNotFound: no visible ticket has exactly this number.
+        """
+        number = str(number).strip().lstrip("#")
+        if number not in self._ids:
+            _, response, endpoint = self._send("number_lookup", params={"q": number})
+            rows = self.staff.json(response, endpoint)
+            matches = [r for r in rows if isinstance(r, dict) and str(r.get("value")) == number]
+            if not matches:
+                raise TicketNotFound(
+                    f"no ticket #{number} on the desk (or not visible to agent {self.username!r})",
+                    endpoint=endpoint,
+                )
+            self._ids[number] = int(matches[0]["ticket_id"])
+        return self._ids[number]
+
+    # -- choices -------------------------------------------------------------------------
+
+    def _list(self, kind: str) -> list[Choice]:
+        if kind not in self._choices:
+            if kind == "status":
+                found: list[Choice] = []
+                for dialog, state in STATUS_STATES.items():
+                    _, response, _ = self._send("statuses_dialog", ids={"state": dialog})
+                    found += [
+                        c.model_copy(update={"state": state}) for c in parse_options(response.text)
+                    ]
+                self._choices[kind] = found
+            else:
+                _, response, endpoint = self._send("search_field", ids={"path": CHOICE_KINDS[kind]})
+                self._choices[kind] = parse_options(self.staff.json(response, endpoint)["html"])
+        return self._choices[kind]
+
+    def resolve(self, kind: str, value: str | int | Choice) -> Choice:
+        """The desk's choice for a name or id, matched case-insensitively.
+
+        Raises:
+            UnknownChoice: nothing matches; the error lists what the desk offers.
+        """
+        if isinstance(value, Choice):
+            return value
+        options = self._list(kind)
+        wanted = str(value).strip()
+        for option in options:
+            if str(option.id) == wanted or option.name.casefold() == wanted.casefold():
+                return option
+        raise UnknownChoice(kind, value, [o.name for o in options])
+
+    def statuses(self) -> list[Choice]:
+        """The ticket statuses agents can set, each with its state (open / closed)."""
+        return list(self._list("status"))
+
+    def agents(self) -> list[Choice]:
+        """The desk's agents."""
+        return list(self._list("agent"))
+
+    def teams(self) -> list[Choice]:
+        """The desk's teams."""
+        return list(self._list("team"))
+
+    def departments(self) -> list[Choice]:
+        """The desk's departments."""
+        return list(self._list("department"))
+
+    def topics(self) -> list[Choice]:
+        """The desk's help topics."""
+        return list(self._list("topic"))
+
+    def priorities(self) -> list[Choice]:
+        """The desk's priority levels."""
+        return list(self._list("priority"))
+
+    def sla_plans(self) -> list[Choice]:
+        """The desk's SLA plans."""
+        return list(self._list("sla"))
+
+    # -- actions -------------------------------------------------------------------------
+
+    def set_status(
+        self, number: str, status: str | int | Choice, comment: str | None = None
+    ) -> ActionResult:
+        """Set the ticket's status (by name or id); `comment` becomes an internal note.
+
+        Raises:
+            UnknownChoice, PermissionDenied, TicketNotFound, ActionRejected.
+        """
+        choice = self.resolve("status", status)
+        return self._act(
+            "set_status",
+            number,
+            f"status set to {choice.name}",
+            data={"status_id": choice.id, "comments": comment},
+        )
+
+    def assign(
+        self,
+        number: str,
+        *,
+        agent: str | int | Choice | None = None,
+        team: str | int | Choice | None = None,
+        comment: str | None = None,
+    ) -> ActionResult:
+        """Assign the ticket to an agent or a team (exactly one).
+
+        Raises:
+            ValueError: neither or both given.
+            UnknownChoice, PermissionDenied, TicketNotFound, ActionRejected.
+        """
+        if (agent is None) == (team is None):
+            raise ValueError("assign: give exactly one of agent= or team=")
+        if agent is not None:
+            choice, target, prefix = self.resolve("agent", agent), "agents", "s"
+        else:
+            choice, target, prefix = self.resolve("team", team), "teams", "t"  # type: ignore[arg-type]
+        return self._act(
+            "assign",
+            number,
+            f"assigned to {choice.name}",
+            ids={"target": target},
+            data={"assignee[]": f"{prefix}{choice.id}", "comments": comment},
+        )
+
+    def claim(self, number: str) -> ActionResult:
+        """Assign an open, unassigned ticket to the logged-in agent."""
+        return self._act("claim", number, "claimed", data={"assignee[]": f"s{self._me()}"})
+
+    def release(
+        self, number: str, *, agent: bool = True, team: bool = True, comment: str | None = None
+    ) -> ActionResult:
+        """Remove the ticket's agent and/or team assignment."""
+        data: dict[str, object] = {"comments": comment}
+        if agent:
+            data["sid[]"] = "1"
+        if team:
+            data["tid[]"] = "1"
+        return self._act("release", number, "assignment released", data=data)
+
+    def transfer(
+        self, number: str, department: str | int | Choice, comment: str | None = None
+    ) -> ActionResult:
+        """Move the ticket to another department (its SLA follows the department)."""
+        choice = self.resolve("department", department)
+        return self._act(
+            "transfer",
+            number,
+            f"transferred to {choice.name}",
+            data={"dept": choice.id, "comments": comment},
+        )
+
+    def _edit(self, number: str, field: str, value: object, done: str) -> ActionResult:
+        return self._act(
+            "edit_field", number, done, ids={"field": field}, data={FIELD_NAMES[field]: value}
+        )
+
+    def set_priority(self, number: str, priority: str | int | Choice) -> ActionResult:
+        """Set the priority by name or id (resolved first: the desk stores anything sent)."""
+        choice = self.resolve("priority", priority)
+        return self._edit(number, "priority", choice.id, f"priority set to {choice.name}")
+
+    def set_sla(self, number: str, sla: str | int | Choice) -> ActionResult:
+        """Set the SLA plan by name or id."""
+        choice = self.resolve("sla", sla)
+        return self._edit(number, "sla", choice.id, f"SLA plan set to {choice.name}")
+
+    def set_topic(self, number: str, topic: str | int | Choice) -> ActionResult:
+        """Set the help topic by name or id."""
+        choice = self.resolve("topic", topic)
+        return self._edit(number, "topic", choice.id, f"help topic set to {choice.name}")
+
+    def set_due_date(self, number: str, due: datetime) -> ActionResult:
+        """Set the manual due date (an aware datetime; it wins over the SLA's).
+
+        Raises:
+            ValueError: `due` has no time zone.
+        """
+        if due.tzinfo is None:
+            raise ValueError("set_due_date: due must be timezone-aware (e.g. ...+00:00)")
+        utc = due.astimezone(timezone.utc).replace(microsecond=0)
+        return self._edit(number, "duedate", utc.isoformat(), f"due date set to {utc.isoformat()}")
+
+    def mark_answered(
+        self, number: str, answered: bool = True, comment: str | None = None
+    ) -> ActionResult:
+        """Mark the ticket answered or unanswered."""
+        action = "answered" if answered else "unanswered"
+        # The desk only acts on a non-empty form: the comment field is always sent.
+        return self._act(
+            "mark",
+            number,
+            f"marked {action}",
+            ids={"action": action},
+            data={"comments": comment or ""},
+        )
+
+    # -- thread entries (need the ticket's lock) -------------------------------------------
+
+    def reply(
+        self,
+        number: str,
+        text: str,
+        *,
+        html: bool = False,
+        status: str | int | Choice | None = None,
+        notify: bool = True,
+    ) -> ActionResult:
+        """Post a response to the customer (e-mailed unless `notify=False`).
+
+        Never repeated: if the answer is lost, `OutcomeUnknown` says the reply may exist.
+
+        Raises:
+            TicketLocked: another agent holds the ticket's lock.
+            PermissionDenied, UnknownChoice, TicketNotFound, ActionRejected, OutcomeUnknown.
+        """
+        fields: dict[str, object] = {
+            "a": "reply",
+            "response": text if html else _plain_to_html(text),
+            "reply-to": "all" if notify else "none",
+            "signature": "none",
+        }
+        if status is not None:
+            fields["reply_status_id"] = self.resolve("status", status).id
+        return self._post_entry(number, "reply", fields, "reply posted")
+
+    def add_note(
+        self,
+        number: str,
+        text: str,
+        *,
+        title: str | None = None,
+        status: str | int | Choice | None = None,
+        html: bool = False,
+    ) -> ActionResult:
+        """Post an internal note (agents only; the customer never sees it).
+
+        Raises:
+            TicketLocked, PermissionDenied, UnknownChoice, TicketNotFound, ActionRejected,
+            OutcomeUnknown.
+        """
+        fields: dict[str, object] = {
+            "a": "postnote",
+            "note": text if html else _plain_to_html(text),
+            "title": title or "",
+        }
+        if status is not None:
+            fields["note_status_id"] = self.resolve("status", status).id
+        return self._post_entry(number, "note", fields, "internal note posted")
+
+    def _post_entry(
+        self, number: str, name: str, fields: dict[str, object], done: str
+    ) -> ActionResult:
+        ticket_id = self.ticket_id(number)
+        lock_id, code = self._lock(ticket_id)
+        posted = False
+        try:
+            try:
+                _, response, endpoint = self._send(
+                    name,
+                    params={"id": str(ticket_id)},
+                    data={**fields, "id": ticket_id, "lockCode": code},
+                )
+            except (TimeoutError, TransportError) as exc:
+                if isinstance(exc, ConnectError):
+                    raise
+                raise OutcomeUnknown(
+                    f"{exc.message}; the {name} may have been posted",
+                    endpoint=exc.endpoint,
+                    hint="read the ticket's thread before posting again",
+                ) from None
+            if response.status_code in (301, 302, 303):
+                posted = True  # the desk releases the lock itself after a post
+                return ActionResult(changed=True, message=done)
+            found = dialog_message(response.text)
+            reason = found[1] if found else f"HTTP {response.status_code}"
+            if "locked by" in reason.lower():
+                raise TicketLocked(
+                    reason, status_code=response.status_code, text=reason, endpoint=endpoint
+                )
+            if "denied" in reason.lower() or "permission" in reason.lower():
+                raise PermissionDenied(
+                    "the agent's role does not allow this",
+                    status_code=response.status_code,
+                    text=reason,
+                    endpoint=endpoint,
+                )
+            raise ActionRejected(
+                f"the desk did not post the {name}",
+                status_code=response.status_code,
+                text=reason,
+                endpoint=endpoint,
+            )
+        finally:
+            if lock_id and not posted:
+                self._unlock(lock_id)
+
+    def _lock(self, ticket_id: int) -> tuple[int, str]:
+        """Take the ticket's lock: (lock id, code), or (0, "") where the desk has locks off."""
+        for attempt in (1, 2):
+            _, response, endpoint = self._send("lock", ids={"id": ticket_id})
+            if response.status_code == 418:
+                return 0, ""
+            if response.status_code == 500 and not response.text.strip() and attempt == 1:
+                # osTicket answers an empty 500 when an agent asks again, within the same
+                # second, for a lock it holds; a second later it works.
+                self._sleep(1.0)
+                continue
+            data = self.staff.json(response, endpoint)
+            if isinstance(data, dict) and data.get("id"):
+                return int(data["id"]), str(data.get("code", ""))
+            message = _text(str(data.get("msg") or "")) if isinstance(data, dict) else ""
+            if message:
+                raise TicketLocked(
+                    message,
+                    status_code=response.status_code,
+                    text=message,
+                    endpoint=endpoint,
+                    hint="try again when the other agent is done",
+                )
+            if isinstance(data, dict) and data.get("retry") and attempt == 1:
+                self._sleep(1.0)
+                continue
+            raise ActionRejected(
+                "the desk gave no lock for the ticket",
+                status_code=response.status_code,
+                text=response.text[:200],
+                endpoint=endpoint,
+            )
+        raise ActionRejected("the desk gave no lock for the ticket")
+
+    def _unlock(self, lock_id: int) -> None:
+        try:
+            self._send("unlock", ids={"lock": lock_id})
+        except OsTicketError as exc:  # the lock expires by itself; never hide the real error
+            logger.info("releasing lock %s failed: %s", lock_id, exc)
+
+    def _me(self) -> int:
+        if self._my_id is None:
+            _, response, endpoint = self._send("profile")
+            match = re.search(r'<input type="hidden" name="id" value="(\d+)"', response.text)
+            if not match:
+                raise UnexpectedResponse(
+                    "cannot find the agent's own id on profile.php",
+                    status_code=response.status_code,
+                    endpoint=endpoint,
+                )
+            self._my_id = int(match.group(1))
+        return self._my_id
