@@ -7,6 +7,8 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -215,17 +217,51 @@ class OsTicket(AgentOperations):
             ConnectError: the desk could not be reached; nothing was sent.
         """
         body = json.dumps(ticket.to_payload(), ensure_ascii=False).encode("utf-8")
+        status, text, endpoint = self._api_send("tickets.json", body)
+        return parse_create(status, text, endpoint)
+
+    def _api_send(self, path: str, body: bytes) -> tuple[int, str, str]:
+        """`_api_call` for a request never repeated: a lost answer means the outcome is unknown."""
         try:
-            status, text, endpoint = self._api_call("tickets.json", body)
-        except (ConnectError, TicketOutcomeUnknown):
+            return self._api_call(path, body)
+        except ConnectError:
             raise
         except TransportError as exc:
             raise TicketOutcomeUnknown(
-                f"{exc.message}; the ticket may have been created",
+                f"{exc.message}; the ticket may have been created or changed",
                 endpoint=exc.endpoint,
-                hint="look for the ticket in the staff panel before creating it again",
+                hint="look for the ticket in the staff panel before sending again",
             ) from None
-        return parse_create(status, text, endpoint)
+
+    def add_customer_message(
+        self,
+        number: str,
+        *,
+        email: str,
+        text: str,
+        name: str | None = None,
+        subject: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """Append a message from the customer to a ticket, as if they had answered by e-mail.
+
+        Sent through the API's e-mail endpoint: the desk threads a mail from the ticket's owner
+        whose subject carries ``[#number]``; a mail from anyone else opens a new ticket. The
+        desk ignores a Message-ID it has seen, so sending the same `message_id` again is
+        harmless. Returns the number of the ticket the message went to.
+
+        Raises:
+            AuthenticationError, PermissionDenied, InvalidTicket, TicketOutcomeUnknown.
+        """
+        mail = EmailMessage()
+        mail["From"] = formataddr((name or "", email))
+        mail["To"] = "support@desk.invalid"
+        mail["Subject"] = f"Re: [#{number}] {subject or ''}".rstrip()
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = message_id or make_msgid(domain="osticket-client.invalid")
+        mail.set_content(text)
+        status, body, endpoint = self._api_send("tickets.email", mail.as_bytes())
+        return parse_create(status, body, endpoint)
 
     def run_cron(self) -> None:
         """Run the desk's scheduled tasks (overdue marking, mail fetch, housekeeping).

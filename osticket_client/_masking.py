@@ -23,7 +23,7 @@ _PATTERNS = re.compile(
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so that `mask` hides it wherever it appears."""
-    if value and len(value) >= 4:
+    if value and len(value) >= 6:  # shorter values would mask ordinary words
         with _lock:
             _secrets.add(value)
 

@@ -1,8 +1,10 @@
 """The `osticket` command: a thin layer over the library.
 
-Exit codes: 0 done; 1 the desk refused or failed; 2 bad usage or input; 3 configuration;
-4 API key or login refused; 5 ticket rejected (fields or a ticket filter); 6 outcome unknown
-(the ticket may exist: look before retrying); 7 desk unreachable.
+Exit codes: 0 done (also when the ticket already was so); 1 the desk refused or failed;
+2 bad usage or input (an unknown status/agent/... name included); 3 configuration; 4 API key,
+login or the agent's role refused; 5 ticket rejected (fields or a ticket filter); 6 outcome
+unknown (look at the ticket before retrying); 7 desk unreachable; 8 no such ticket;
+9 ticket locked by another agent.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, NoReturn
 
@@ -25,24 +27,31 @@ from ._errors import (
     ConfigurationError,
     InvalidTicket,
     OsTicketError,
+    OutcomeUnknown,
     PermissionDenied,
     TicketDenied,
-    TicketOutcomeUnknown,
+    TicketLocked,
+    TicketNotFound,
     TransportError,
+    UnknownChoice,
 )
 from ._masking import MASK, mask
 from ._models import NewTicket
+from ._tickets import ActionResult
 
 __all__ = ["cli", "main"]
 
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (ConfigurationError, 3),
+    (UnknownChoice, 2),
     (AuthenticationError, 4),
     (PermissionDenied, 4),
     (InvalidTicket, 5),
     (TicketDenied, 5),
-    (TicketOutcomeUnknown, 6),
+    (OutcomeUnknown, 6),
     (TransportError, 7),
+    (TicketNotFound, 8),
+    (TicketLocked, 9),
     (ApiError, 1),
     (OsTicketError, 1),
 )
@@ -292,6 +301,169 @@ def show_config(state: CliState, /, as_json: bool) -> None:
     for key, row in rows.items():
         shown = "(not set)" if row["value"] is None else str(row["value"])
         click.echo(f"{key:<10} {shown:<45} {row['source']}")
+
+
+def _report(result: ActionResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(result.model_dump_json())
+    else:
+        click.echo(f"{'changed' if result.changed else 'unchanged'}: {result.message}")
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+comment_option = click.option("--comment", help="Internal note added with the change.")
+
+
+@ticket.command("status")
+@click.argument("number")
+@click.argument("status")
+@comment_option
+@json_option
+@pass_state
+def ticket_status(
+    state: CliState, /, number: str, status: str, comment: str | None, as_json: bool
+) -> None:
+    """Set a ticket's STATUS (name or id, e.g. "Work in Progress")."""
+    with reported_errors():
+        _report(state.desk.set_status(number, status, comment=comment), as_json)
+
+
+@ticket.command("assign")
+@click.argument("number")
+@click.option("--agent", help="Agent name or id.")
+@click.option("--team", help="Team name or id.")
+@comment_option
+@json_option
+@pass_state
+def ticket_assign(
+    state: CliState,
+    /,
+    number: str,
+    agent: str | None,
+    team: str | None,
+    comment: str | None,
+    as_json: bool,
+) -> None:
+    """Assign a ticket to an agent or a team."""
+    if (agent is None) == (team is None):
+        raise click.UsageError("give exactly one of --agent or --team")
+    with reported_errors():
+        _report(state.desk.assign(number, agent=agent, team=team, comment=comment), as_json)
+
+
+@ticket.command("claim")
+@click.argument("number")
+@json_option
+@pass_state
+def ticket_claim(state: CliState, /, number: str, as_json: bool) -> None:
+    """Assign an open, unassigned ticket to yourself."""
+    with reported_errors():
+        _report(state.desk.claim(number), as_json)
+
+
+@ticket.command("release")
+@click.argument("number")
+@click.option("--only", type=click.Choice(["agent", "team"]), help="Release only this one.")
+@comment_option
+@json_option
+@pass_state
+def ticket_release(
+    state: CliState, /, number: str, only: str | None, comment: str | None, as_json: bool
+) -> None:
+    """Remove a ticket's assignment."""
+    with reported_errors():
+        result = state.desk.release(
+            number, agent=only != "team", team=only != "agent", comment=comment
+        )
+        _report(result, as_json)
+
+
+@ticket.command("transfer")
+@click.argument("number")
+@click.argument("department")
+@comment_option
+@json_option
+@pass_state
+def ticket_transfer(
+    state: CliState, /, number: str, department: str, comment: str | None, as_json: bool
+) -> None:
+    """Move a ticket to another DEPARTMENT."""
+    with reported_errors():
+        _report(state.desk.transfer(number, department, comment=comment), as_json)
+
+
+@ticket.command("priority")
+@click.argument("number")
+@click.argument("priority")
+@json_option
+@pass_state
+def ticket_priority(state: CliState, /, number: str, priority: str, as_json: bool) -> None:
+    """Set a ticket's PRIORITY (name or id)."""
+    with reported_errors():
+        _report(state.desk.set_priority(number, priority), as_json)
+
+
+def _entry_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        (
+            click.argument("number"),
+            click.option("--message", help="The text."),
+            click.option(
+                "--message-file",
+                type=click.File("r", encoding="utf-8"),
+                help="Read the text from a file ('-' for standard input).",
+            ),
+            click.option("--html", is_flag=True, help="The text is HTML."),
+            click.option("--status", help="Also set this status."),
+            json_option,
+        )
+    ):
+        command = option(command)
+    return command
+
+
+@ticket.command("reply")
+@_entry_options
+@click.option("--no-notify", is_flag=True, help="Do not e-mail the customer.")
+@pass_state
+def ticket_reply(
+    state: CliState,
+    /,
+    number: str,
+    message: str | None,
+    message_file: IO[str] | None,
+    html: bool,
+    status: str | None,
+    as_json: bool,
+    no_notify: bool,
+) -> None:
+    """Reply to the customer (never sent twice: a lost answer exits 6)."""
+    text = _read_message(message, message_file)
+    with reported_errors():
+        result = state.desk.reply(number, text, html=html, status=status, notify=not no_notify)
+        _report(result, as_json)
+
+
+@ticket.command("note")
+@_entry_options
+@click.option("--title", help="The note's title.")
+@pass_state
+def ticket_note(
+    state: CliState,
+    /,
+    number: str,
+    message: str | None,
+    message_file: IO[str] | None,
+    html: bool,
+    status: str | None,
+    as_json: bool,
+    title: str | None,
+) -> None:
+    """Add an internal note (agents only)."""
+    text = _read_message(message, message_file)
+    with reported_errors():
+        result = state.desk.add_note(number, text, title=title, status=status, html=html)
+        _report(result, as_json)
 
 
 def main() -> NoReturn:
