@@ -28,7 +28,16 @@ from ._errors import (
     UnknownChoice,
 )
 from ._models import Attachment, NewTicket, Priority, StrippedCharactersWarning
-from ._tickets import ActionResult, Choice, ThreadEntry, Ticket, TicketSummary
+from ._tickets import (
+    ActionResult,
+    Choice,
+    CustomerMatch,
+    SearchResult,
+    ThreadEntry,
+    Ticket,
+    TicketMatch,
+    TicketSummary,
+)
 from ._transport import RetryPolicy, Transport
 
 __version__ = "0.1.0"
@@ -42,6 +51,7 @@ __all__ = [
     "Choice",
     "ConfigurationError",
     "ConnectError",
+    "CustomerMatch",
     "InsecureTransportWarning",
     "InvalidTicket",
     "LoginFailed",
@@ -53,6 +63,7 @@ __all__ = [
     "PreparedCall",
     "Priority",
     "RetryPolicy",
+    "SearchResult",
     "ServerError",
     "SessionExpired",
     "Settings",
@@ -61,6 +72,7 @@ __all__ = [
     "Ticket",
     "TicketDenied",
     "TicketLocked",
+    "TicketMatch",
     "TicketNotFound",
     "TicketOutcomeUnknown",
     "TicketSummary",

@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._masking import logger
 from ._staff import ROUTES, Route, StaffSession
-from ._tickets import ActionResult, Choice
+from ._tickets import ActionResult, Choice, CustomerMatch, SearchResult, TicketMatch
 from ._transport import Transport
 
 __all__ = ["CHOICE_KINDS", "AgentOperations", "read_action"]
@@ -141,6 +141,31 @@ def read_action(
     )
 
 
+def parse_lookup(rows: list[dict[str, object]], *, truncated: bool) -> SearchResult:
+    """The quick search's rows: tickets (with a ticket_id) and customers ("email (count)")."""
+    tickets, customers = [], []
+    for row in rows:
+        if row.get("ticket_id"):
+            entries = row.get("entries")
+            tickets.append(
+                TicketMatch(
+                    number=str(row["value"]),
+                    ticket_id=int(str(row["ticket_id"])),
+                    subject=str(row.get("subject") or "") or None,
+                    user=str(row.get("user") or "") or None,
+                    entries=int(str(entries)) if entries is not None else None,
+                )
+            )
+        elif row.get("email"):
+            count = re.search(r"\((\d+)\)\s*$", str(row.get("info", "")))
+            customers.append(
+                CustomerMatch(
+                    email=str(row["email"]), tickets=int(count.group(1)) if count else None
+                )
+            )
+    return SearchResult(tickets=tuple(tickets), customers=tuple(customers), truncated=truncated)
+
+
 def _plain_to_html(text: str) -> str:
     # The staff panel treats replies as rich text: keep line breaks, show markup as typed.
     return "<br />\n".join(html.escape(line) for line in text.split("\n"))
@@ -220,6 +245,21 @@ class AgentOperations:
                 )
             self._ids[number] = int(matches[0]["ticket_id"])
         return self._ids[number]
+
+    def find_tickets(self, query: str, *, limit: int = 25) -> SearchResult:
+        """Tickets matching a number prefix, an e-mail address or words (3 characters or more).
+
+        Raises:
+            ValueError: the query is shorter than the desk searches (3 characters).
+        """
+        if len(query.strip()) < 3:
+            raise ValueError("find_tickets: the desk searches 3 characters or more")
+        # One more than asked, to tell a full result from a truncated one.
+        _, response, endpoint = self._send(
+            "lookup", params={"q": query.strip(), "limit": str(limit + 1)}
+        )
+        rows = [r for r in self.staff.json(response, endpoint) if isinstance(r, dict)]
+        return parse_lookup(rows[:limit], truncated=len(rows) > limit)
 
     # -- choices -------------------------------------------------------------------------
 

@@ -9,8 +9,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 __all__ = [
     "ActionResult",
     "Choice",
+    "CustomerMatch",
+    "SearchResult",
     "ThreadEntry",
     "Ticket",
+    "TicketMatch",
     "TicketSummary",
 ]
 
@@ -105,3 +108,32 @@ class TicketSummary(_Value):
     reopen_count: int | None = None
     attachment_count: int | None = None
     task_count: int | None = None
+
+
+class TicketMatch(_Value):
+    """A ticket found by `find_tickets`."""
+
+    number: str
+    ticket_id: int
+    subject: str | None = None
+    user: str | None = None
+    entries: int | None = None
+
+
+class CustomerMatch(_Value):
+    """A customer whose tickets match a text or e-mail search, with how many match."""
+
+    email: str
+    tickets: int | None = None
+
+
+class SearchResult(_Value):
+    """What `find_tickets` found; `truncated` is True when the desk cut the list at `limit`.
+
+    The desk's quick search answers number prefixes with tickets, and text or e-mail queries
+    with the customers whose tickets match.
+    """
+
+    tickets: tuple[TicketMatch, ...]
+    customers: tuple[CustomerMatch, ...]
+    truncated: bool
