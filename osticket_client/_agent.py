@@ -33,9 +33,10 @@ from ._transport import Transport
 __all__ = ["CHOICE_KINDS", "AgentOperations", "read_action"]
 
 # Where the desk lists each kind of choice without needing a ticket: the advanced-search field
-# dialogs (JSON {"html": ...} with <option>s); statuses come with their state from the status
-# dialogs instead. Deleted-state statuses are never offered: setting one hard-deletes a ticket.
+# dialogs (JSON {"html": ...} with <option>s). A status's state comes from the status dialogs,
+# which never offer deleted-state statuses (setting one hard-deletes the ticket).
 CHOICE_KINDS = {
+    "status": "status__id",
     "agent": "staff_id",
     "team": "team_id",
     "department": "dept_id",
@@ -265,18 +266,22 @@ class AgentOperations:
 
     def _list(self, kind: str) -> list[Choice]:
         if kind not in self._choices:
+            _, response, endpoint = self._send("search_field", ids={"path": CHOICE_KINDS[kind]})
+            options = parse_options(self.staff.json(response, endpoint)["html"])
             if kind == "status":
-                found: list[Choice] = []
-                for dialog, state in STATUS_STATES.items():
-                    _, response, _ = self._send("statuses_dialog", ids={"state": dialog})
-                    found += [
-                        c.model_copy(update={"state": state}) for c in parse_options(response.text)
-                    ]
-                self._choices[kind] = found
-            else:
-                _, response, endpoint = self._send("search_field", ids={"path": CHOICE_KINDS[kind]})
-                self._choices[kind] = parse_options(self.staff.json(response, endpoint)["html"])
+                states = self._status_states()
+                options = [o.model_copy(update={"state": states.get(o.id)}) for o in options]
+            self._choices[kind] = options
         return self._choices[kind]
+
+    def _status_states(self) -> dict[int, str]:
+        """Each status's state, from the status dialogs this agent may open."""
+        states: dict[int, str] = {}
+        for dialog, state in STATUS_STATES.items():
+            _, response, _ = self._send("statuses_dialog", ids={"state": dialog})
+            if response.status_code == 200:  # 403 where the role may not close tickets
+                states.update((c.id, state) for c in parse_options(response.text))
+        return states
 
     def resolve(self, kind: str, value: str | int | Choice) -> Choice:
         """The desk's choice for a name or id, matched case-insensitively.

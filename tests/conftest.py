@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,14 @@ from typing import Any
 import pytest
 
 from osticket_client import OsTicket
-from tests.recording import CASSETTES, REPLAY_URL, RecordConfig, make_vcr, read_record_config
+from tests.recording import (
+    CASSETTES,
+    DESK_CREDENTIALS,
+    REPLAY_URL,
+    RecordConfig,
+    make_vcr,
+    read_record_config,
+)
 
 # Read before any test runs, so the isolation fixture below can wipe OSTICKET_* for the tests.
 _ENVIRON_AT_START = dict(os.environ)
@@ -61,14 +69,31 @@ def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
 
     @contextmanager
     def use(name: str) -> Iterator[tuple[Any, RecordedDesk]]:
-        def make_desk(api_key: str = "api_key", desk: str = "v118", **kwargs: Any) -> OsTicket:
+        def make_desk(
+            api_key: str = "api_key",
+            desk: str = "v118",
+            agent: str | None = None,
+            password: str | None = None,
+            **kwargs: Any,
+        ) -> OsTicket:
+            """A client for the recorded desk; `agent` is admin, viewer or limited."""
             if record_config is None:
                 url, key = REPLAY_URL, f"replay-{api_key}"
+                secret = f"replay-{agent}-password"
             else:
                 if desk not in record_config.urls:
                     pytest.skip(f"recording this cassette needs OSTICKET_RECORD_URL_{desk.upper()}")
                 url, key = record_config.urls[desk], record_config.credentials[api_key]
-            return OsTicket(url, api_key=key, sleep=lambda _: None, **kwargs)
+                secret = record_config.credentials.get(f"{agent}_password", "")
+            login: dict[str, Any] = {}
+            if agent:
+                login = {
+                    "username": DESK_CREDENTIALS[f"{agent}_username"],
+                    "password": password or secret,
+                }
+            # Replays must not wait: the lock retry sleeps a real second only when recording.
+            sleep = time.sleep if record_config else (lambda _: None)
+            return OsTicket(url, api_key=key, sleep=sleep, **login, **kwargs)
 
         if record_config is not None:
             # Re-recording starts from nothing: vcrpy would otherwise keep the old interactions.
