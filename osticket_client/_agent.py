@@ -26,6 +26,13 @@ from ._errors import (
     UnknownChoice,
 )
 from ._masking import logger
+from ._pages import (
+    parse_lock,
+    parse_search_options,
+    parse_statuses,
+    plain_text,
+    refusal,
+)
 from ._staff import ROUTES, Route, StaffSession
 from ._tickets import ActionResult, Choice, CustomerMatch, SearchResult, TicketMatch
 from ._transport import Transport
@@ -48,38 +55,7 @@ STATUS_STATES = {"open": "open", "close": "closed"}
 # The plain form names of the editable ticket fields (the dialogs' hashed names go stale).
 FIELD_NAMES = {"priority": "priority", "sla": "sla_id", "topic": "topic_id", "duedate": "duedate"}
 
-_OPTION = re.compile(r'<option value="([^"]*)"[^>]*>([^<]*)')
-_FIELD_ERROR = re.compile(r'<div class="error">(.*?)</div>', re.S)
 _ALREADY = re.compile(r"\balready\b|\bnot assigned\b", re.IGNORECASE)
-_MESSAGE = re.compile(
-    r'<(?:p|div)[^>]*id="msg_(error|warning|notice)"[^>]*>(.*?)</(?:p|div)>', re.S
-)
-
-
-def _text(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
-def dialog_message(page: str) -> tuple[str, str] | None:
-    """The (kind, text) of a dialog's or page's message, with the fields' own errors after it.
-
-    E.g. ("error", "Unable to assign ticket: Ticket already assigned to the agent").
-    """
-    match = _MESSAGE.search(page)
-    if not match:
-        return None
-    details = [_text(e) for e in _FIELD_ERROR.findall(page)]
-    text = ": ".join([_text(match.group(2)), "; ".join(d for d in details if d)]).rstrip(": ")
-    return match.group(1), text
-
-
-def parse_options(fragment: str) -> list[Choice]:
-    """The distinct numeric <option>s of a fragment, in order."""
-    seen: dict[int, Choice] = {}
-    for value, label in _OPTION.findall(fragment):
-        if value.isdigit() and int(value) not in seen:
-            seen[int(value)] = Choice(id=int(value), name=_text(label))
-    return list(seen.values())
 
 
 def read_action(
@@ -99,11 +75,10 @@ def read_action(
         except ValueError:
             data = None
         message = data.get("msg") if isinstance(data, dict) else None
-        return ActionResult(changed=True, message=_text(str(message)) if message else done)
+        return ActionResult(changed=True, message=plain_text(str(message)) if message else done)
     if status == 200:
-        found = dialog_message(body)
-        if found and found[0] in ("error", "warning"):
-            text = found[1]
+        text = refusal(body)
+        if text:
             if _ALREADY.search(text):
                 return ActionResult(changed=False, message=text)
             if "permission" in text.lower() or "denied" in text.lower():
@@ -120,24 +95,24 @@ def read_action(
         raise PermissionDenied(
             "the agent's role does not allow this",
             status_code=status,
-            text=_text(body),
+            text=plain_text(body),
             endpoint=endpoint,
         )
     if status == 404:
         raise TicketNotFound(
             "the desk knows no such ticket (or the agent may not see it)",
             status_code=status,
-            text=_text(body),
+            text=plain_text(body),
             endpoint=endpoint,
         )
     if status >= 500:
         raise ServerError(
-            "the desk failed", status_code=status, text=_text(body)[:300], endpoint=endpoint
+            "the desk failed", status_code=status, text=plain_text(body)[:300], endpoint=endpoint
         )
     raise UnexpectedResponse(
         f"unexpected answer to {route.name}",
         status_code=status,
-        text=_text(body)[:300],
+        text=plain_text(body)[:300],
         endpoint=endpoint,
     )
 
@@ -267,7 +242,7 @@ class AgentOperations:
     def _list(self, kind: str) -> list[Choice]:
         if kind not in self._choices:
             _, response, endpoint = self._send("search_field", ids={"path": CHOICE_KINDS[kind]})
-            options = parse_options(self.staff.json(response, endpoint)["html"])
+            options = parse_search_options(self.staff.json(response, endpoint)["html"])
             if kind == "status":
                 states = self._status_states()
                 options = [o.model_copy(update={"state": states.get(o.id)}) for o in options]
@@ -280,7 +255,7 @@ class AgentOperations:
         for dialog, state in STATUS_STATES.items():
             _, response, _ = self._send("statuses_dialog", ids={"state": dialog})
             if response.status_code == 200:  # 403 where the role may not close tickets
-                states.update((c.id, state) for c in parse_options(response.text))
+                states.update((c.id, state) for c in parse_statuses(response.text))
         return states
 
     def resolve(self, kind: str, value: str | int | Choice) -> Choice:
@@ -521,8 +496,7 @@ class AgentOperations:
             if response.status_code in (301, 302, 303):
                 posted = True  # the desk releases the lock itself after a post
                 return ActionResult(changed=True, message=done)
-            found = dialog_message(response.text)
-            reason = found[1] if found else f"HTTP {response.status_code}"
+            reason = refusal(response.text) or f"HTTP {response.status_code}"
             if "locked by" in reason.lower():
                 raise TicketLocked(
                     reason, status_code=response.status_code, text=reason, endpoint=endpoint
@@ -555,27 +529,29 @@ class AgentOperations:
                 # second, for a lock it holds; a second later it works.
                 self._sleep(1.0)
                 continue
-            data = self.staff.json(response, endpoint)
-            if isinstance(data, dict) and data.get("id"):
-                return int(data["id"]), str(data.get("code", ""))
-            message = _text(str(data.get("msg") or "")) if isinstance(data, dict) else ""
-            if message:
-                raise TicketLocked(
-                    message,
+            try:
+                lock = parse_lock(response.text)
+            except ValueError:
+                raise UnexpectedResponse(
+                    "the desk's answer to a lock request is not JSON",
                     status_code=response.status_code,
-                    text=message,
+                    text=plain_text(response.text)[:200],
+                    endpoint=endpoint,
+                ) from None
+            if lock.acquired:
+                return lock.id, lock.code
+            if lock.message:
+                raise TicketLocked(
+                    lock.message,
+                    status_code=response.status_code,
+                    text=lock.message,
                     endpoint=endpoint,
                     hint="try again when the other agent is done",
                 )
-            if isinstance(data, dict) and data.get("retry") and attempt == 1:
+            if lock.retry and attempt == 1:
                 self._sleep(1.0)
                 continue
-            raise ActionRejected(
-                "the desk gave no lock for the ticket",
-                status_code=response.status_code,
-                text=response.text[:200],
-                endpoint=endpoint,
-            )
+            break
         raise ActionRejected("the desk gave no lock for the ticket")
 
     def _unlock(self, lock_id: int) -> None:

@@ -18,6 +18,7 @@ import requests
 
 from ._errors import LoginFailed, OsTicketError, SessionExpired, UnexpectedResponse
 from ._masking import logger
+from ._pages import csrf_token, login_failure, plain_text
 from ._transport import Transport
 
 __all__ = ["ROUTES", "Route", "StaffSession"]
@@ -64,15 +65,6 @@ ROUTES: dict[str, Route] = {
     )
 }
 
-_CSRF = re.compile(
-    r'<meta name="csrf_token" content="([^"]+)"|name="__CSRFToken__"\s+value="([^"]+)"'
-)
-
-
-def _token_in(html: str) -> str | None:
-    match = _CSRF.search(html)
-    return (match.group(1) or match.group(2)) if match else None
-
 
 def needs_login(response: requests.Response) -> bool:
     """True when the desk answered "log in first" (so the request itself was not carried out)."""
@@ -118,11 +110,11 @@ class StaffSession:
         page = self._transport.request("GET", self.scp + "login.php")
         if page.status_code in (301, 302, 303) and not needs_login(page):
             # Still logged in (only the CSRF token was refused): take a fresh token.
-            self._token = _token_in(self._transport.request("GET", self.scp + "profile.php").text)
+            self._token = csrf_token(self._transport.request("GET", self.scp + "profile.php").text)
             if self._token:
                 return
         # v1.17.0-1.17.3 answer their normal login pages with 422.
-        token = _token_in(page.text) if page.status_code in (200, 422) else None
+        token = csrf_token(page.text) if page.status_code in (200, 422) else None
         if token is None:
             raise LoginFailed(
                 "no staff login page at this URL",
@@ -158,7 +150,7 @@ class StaffSession:
                     endpoint=endpoint,
                     hint="use an agent exempt from 2FA for automation",
                 )
-            outcome = _login_message(again) or "sent back to the login page"
+            outcome = login_failure(again) or "sent back to the login page"
         raise LoginFailed(
             f"the desk refused the login of agent {self.username!r}: {outcome}",
             status_code=answer.status_code,
@@ -251,11 +243,6 @@ class StaffSession:
             ) from None
 
 
-def _login_message(html: str) -> str | None:
-    match = re.search(r'<h3[^>]*id="login-message"[^>]*>(.*?)</h3>', html, re.S)
-    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else None
-
-
 def _login_outcome(answer: requests.Response) -> str:
     """'index' when logged in, 'login' when a second step is pending, else the desk's reason."""
     try:
@@ -266,7 +253,7 @@ def _login_outcome(answer: requests.Response) -> str:
         if data.get("status") == 302:
             target = str(data.get("redirect", ""))
             return "login" if "login.php" in target else "index"
-        return re.sub(r"<[^>]+>", "", str(data.get("message") or "login refused")).strip()
+        return plain_text(str(data.get("message") or "login refused"))
     if answer.status_code in (301, 302, 303):
         return "login" if "login.php" in answer.headers.get("Location", "") else "index"
     return f"unexpected answer (HTTP {answer.status_code})"

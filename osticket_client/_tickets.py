@@ -66,6 +66,7 @@ class Ticket(_Value):
     due_date: AwareDatetime | None = None
     assigned_agent: str | None = None
     assigned_team: str | None = None
+    assigned_to: str | None = None  # the "Assigned To" cell as shown: agent, team or agent/team
     user_name: str | None = None
     user_email: str | None = None
     source: str | None = None
