@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone, tzinfo
 
 import requests
 
@@ -26,15 +27,28 @@ from ._errors import (
     UnknownChoice,
 )
 from ._masking import logger
+from ._models import warn_tag_like
 from ._pages import (
+    FIXED_EXPORT_ORDER,
     parse_lock,
+    parse_queue_csv,
     parse_search_options,
     parse_statuses,
+    parse_thread_events,
+    parse_ticket_page,
     plain_text,
     refusal,
 )
 from ._staff import ROUTES, Route, StaffSession
-from ._tickets import ActionResult, Choice, CustomerMatch, SearchResult, TicketMatch
+from ._tickets import (
+    ActionResult,
+    Choice,
+    CustomerMatch,
+    SearchResult,
+    Ticket,
+    TicketMatch,
+    TicketSummary,
+)
 from ._transport import Transport
 
 __all__ = ["CHOICE_KINDS", "AgentOperations", "read_action"]
@@ -55,6 +69,11 @@ STATUS_STATES = {"open": "open", "close": "closed"}
 # The plain form names of the editable ticket fields (the dialogs' hashed names go stale).
 FIELD_NAMES = {"priority": "priority", "sla": "sla_id", "topic": "topic_id", "duedate": "duedate"}
 
+# Release commits as agent pages show them (<meta http-equiv="x-pjax-version">).
+KNOWN_RELEASES = {"4689926": "v1.18.1", "8fbc7ee": "v1.17.2"}
+# Each export keeps a desk worker asleep for 15 s afterwards: never more often than that.
+EXPORT_INTERVAL = 15.0
+EXPORT_TIMEOUT = 60.0
 _ALREADY = re.compile(r"\balready\b|\bnot assigned\b", re.IGNORECASE)
 
 
@@ -142,8 +161,10 @@ def parse_lookup(rows: list[dict[str, object]], *, truncated: bool) -> SearchRes
     return SearchResult(tickets=tuple(tickets), customers=tuple(customers), truncated=truncated)
 
 
-def _plain_to_html(text: str) -> str:
-    # The staff panel treats replies as rich text: keep line breaks, show markup as typed.
+def _plain_to_html(field: str, text: str) -> str:
+    # The staff panel treats entries as rich text: keep the line breaks and escape markup,
+    # although the desk decodes entities before it strips tags (so "<now>" is lost anyway).
+    warn_tag_like(field, text)
     return "<br />\n".join(html.escape(line) for line in text.split("\n"))
 
 
@@ -156,7 +177,10 @@ class AgentOperations:
     _transport: Transport
     _sleep: Callable[[float], None]
 
-    def _init_agent(self) -> None:
+    def _init_agent(self, db_timezone: tzinfo) -> None:
+        self.db_timezone = db_timezone
+        self._last_export = 0.0
+        self._monotonic: Callable[[], float] = time.monotonic
         self._session: StaffSession | None = None
         self._ids: dict[str, int] = {}
         self._choices: dict[str, list[Choice]] = {}
@@ -354,7 +378,14 @@ class AgentOperations:
     def release(
         self, number: str, *, agent: bool = True, team: bool = True, comment: str | None = None
     ) -> ActionResult:
-        """Remove the ticket's agent and/or team assignment."""
+        """Remove the ticket's agent and/or team assignment.
+
+        The desk answers "released" even for an unassigned ticket, so the ticket is read
+        first: nothing assigned is `changed=False`.
+        """
+        ticket = self.get_ticket(number)
+        if not ticket.assigned_to:
+            return ActionResult(changed=False, message="the ticket is not assigned")
         data: dict[str, object] = {"comments": comment}
         if agent:
             data["sid[]"] = "1"
@@ -419,6 +450,119 @@ class AgentOperations:
             data={"comments": comment or ""},
         )
 
+    # -- reading ------------------------------------------------------------------------
+
+    def get_ticket(self, number: str) -> Ticket:
+        """The ticket as the staff panel shows it, with its thread sorted by entry id.
+
+        Times are UTC, from the page's machine-readable ones: `created` and `closed` from the
+        thread's events, `last_message` / `last_response` from its entries. The page shows
+        the due date only as display text: `due_date` is None here (`list_tickets` has it).
+
+        Raises:
+            TicketNotFound: no such ticket, or not visible to the agent.
+        """
+        ticket_id = self.ticket_id(number)
+        _, response, endpoint = self._send("ticket_page", params={"id": str(ticket_id)})
+        page = response.text
+        try:
+            teams = [t.name for t in self._choices.get("team", [])]
+            ticket = parse_ticket_page(page, teams=teams)
+            events = parse_thread_events(page)
+        except ValueError as exc:
+            reason = refusal(page) or str(exc)
+            raise TicketNotFound(
+                f"cannot read ticket #{number}: {reason}",
+                status_code=response.status_code,
+                endpoint=endpoint,
+            ) from None
+        created = next((e.when for e in events if e.kind == "created"), None)
+        closed = [e.when for e in events if e.kind == "closed"]
+
+        def newest(kind: str) -> datetime | None:
+            return max((e.created for e in ticket.thread if e.type == kind), default=None)
+
+        state = ticket.state
+        if "status" in self._choices:
+            known = {c.name: c.state for c in self._choices["status"]}
+            state = known.get(ticket.status) or state
+        return ticket.model_copy(
+            update={
+                "state": state,
+                "created": created,
+                "closed": closed[-1] if closed and state == "closed" else None,
+                "last_message": newest("message"),
+                "last_response": newest("response"),
+            }
+        )
+
+    def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]:
+        """Every ticket of a queue (stock: 1 Open, 2 Open/unanswered, 3 Answered, 4 Overdue,
+        5 My Tickets, 8 Closed), from the queue's CSV export: no silent truncation.
+
+        The desk allows one export per 15 s without starving its workers: a second call
+        within that time waits. Dates are read in the desk's database time zone.
+
+        Raises:
+            ActionRejected: the desk refused the export (unknown queue, no right).
+            TimeoutError: the export was not ready in time (the desk then e-mails it).
+        """
+        wait = self._last_export + EXPORT_INTERVAL - self._monotonic()
+        if self._last_export and wait > 0:
+            self._sleep(wait)
+        self._last_export = self._monotonic()
+        _, response, endpoint = self._send(
+            "export",
+            ids={"queue": int(queue)},
+            data={
+                "fields[]": list(FIXED_EXPORT_ORDER),
+                "filename": "osticket-client.csv",
+                "csv-delimiter": ",",
+            },
+        )
+        if response.status_code != 201:
+            raise ActionRejected(
+                f"the desk refused to export queue {queue}",
+                status_code=response.status_code,
+                text=refusal(response.text) or plain_text(response.text)[:200],
+                endpoint=endpoint,
+            )
+        export_id = str(self.staff.json(response, endpoint)["eid"])
+        self._await_export(export_id)
+        _, download, endpoint = self._send("export_download", params={"id": export_id})
+        if download.status_code != 200:
+            raise UnexpectedResponse(
+                "the export could not be downloaded",
+                status_code=download.status_code,
+                text=plain_text(download.text)[:200],
+                endpoint=endpoint,
+            )
+        text = download.content.decode("utf-8-sig")
+        try:
+            rows = parse_queue_csv(text, self.db_timezone, FIXED_EXPORT_ORDER, delimiter=",")
+        except ValueError as exc:
+            raise UnexpectedResponse(
+                f"unreadable export of queue {queue}: {exc}", endpoint=endpoint
+            ) from None
+        return iter(rows)
+
+    def _await_export(self, export_id: str) -> None:
+        delay, waited = 0.1, 0.0
+        while True:
+            _, response, endpoint = self._send("export_check", ids={"eid": export_id})
+            if response.status_code == 201:
+                return
+            if response.status_code != 200 or waited >= EXPORT_TIMEOUT:
+                raise TimeoutError(
+                    f"export {export_id} was not ready after {waited:.1f}s",
+                    status_code=response.status_code,
+                    endpoint=endpoint,
+                    hint="the desk e-mails an export nobody downloads to the agent",
+                )
+            self._sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 1.0)
+
     # -- thread entries (need the ticket's lock) -------------------------------------------
 
     def reply(
@@ -440,7 +584,7 @@ class AgentOperations:
         """
         fields: dict[str, object] = {
             "a": "reply",
-            "response": text if html else _plain_to_html(text),
+            "response": text if html else _plain_to_html("reply", text),
             "reply-to": "all" if notify else "none",
             "signature": "none",
         }
@@ -465,7 +609,7 @@ class AgentOperations:
         """
         fields: dict[str, object] = {
             "a": "postnote",
-            "note": text if html else _plain_to_html(text),
+            "note": text if html else _plain_to_html("note", text),
             "title": title or "",
         }
         if status is not None:
@@ -559,6 +703,18 @@ class AgentOperations:
             self._send("unlock", ids={"lock": lock_id})
         except OsTicketError as exc:  # the lock expires by itself; never hide the real error
             logger.info("releasing lock %s failed: %s", lock_id, exc)
+
+    def version(self) -> str | None:
+        """The desk's osTicket version: exact for admins, from the release commit otherwise."""
+        _, response, _ = self._send("system")
+        match = re.search(r"osTicket Version</td>\s*<td><span[^>]*>\s*(v[\w.\-]+)", response.text)
+        if match:
+            return match.group(1)
+        _, response, _ = self._send("profile")
+        commit = re.search(r'x-pjax-version" content="([0-9a-f]+)"', response.text)
+        if not commit:
+            return None
+        return KNOWN_RELEASES.get(commit.group(1), f"unknown release (commit {commit.group(1)})")
 
     def _me(self) -> int:
         if self._my_id is None:

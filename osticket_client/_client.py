@@ -7,12 +7,14 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
@@ -49,6 +51,17 @@ def normalize_base_url(url: str) -> str:
     if path.endswith((".php", ".html")):
         path = path.rsplit("/", 1)[0]
     return urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/", "", ""))
+
+
+def _zone(value: str | tzinfo) -> tzinfo:
+    if not isinstance(value, str):
+        return value
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"db_timezone: unknown time zone {value!r} (expected e.g. UTC or Europe/Paris)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,7 @@ class OsTicket(AgentOperations):
         session: the `requests.Session` to send through (the transport seam for tests).
         retry: retries for requests that certainly never reached the desk.
         sleep: how to wait between those retries.
+        db_timezone: the desk database's time zone (CSV exports carry its naive times).
 
     Raises:
         ConfigurationError: the URL is not usable.
@@ -113,6 +127,7 @@ class OsTicket(AgentOperations):
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
+        db_timezone: str | tzinfo = "UTC",
     ) -> None:
         self.url = normalize_base_url(url)
         self.username = username
@@ -131,7 +146,7 @@ class OsTicket(AgentOperations):
             session, timeout=timeout, verify=verify, retry=retry, sleep=self._sleep
         )
         self._api_prefix: str | None = None
-        self._init_agent()
+        self._init_agent(_zone(db_timezone))
 
     @classmethod
     def from_settings(
@@ -154,6 +169,7 @@ class OsTicket(AgentOperations):
             timeout=settings.timeout,
             verify=settings.verify,
             session=session,
+            db_timezone=settings.db_timezone,
         )
 
     @classmethod

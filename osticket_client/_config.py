@@ -5,7 +5,8 @@ file's default profile. A profile chosen by name (``--profile``, ``OSTICKET_PROF
 whole: flags still win, but no environment variable mixes into it.
 
 Environment: ``OSTICKET_URL``, ``OSTICKET_API_KEY``, ``OSTICKET_USERNAME``, ``OSTICKET_PASSWORD``,
-``OSTICKET_TIMEOUT``, ``OSTICKET_CA_BUNDLE``, ``OSTICKET_INSECURE``; secrets also as
+``OSTICKET_TIMEOUT``, ``OSTICKET_CA_BUNDLE``, ``OSTICKET_INSECURE``, ``OSTICKET_DB_TIMEZONE``
+(the desk database's zone, UTC by default); secrets also as
 ``OSTICKET_API_KEY_FILE`` / ``OSTICKET_PASSWORD_FILE`` (systemd credentials, Docker secrets);
 ``OSTICKET_PROFILE`` picks a profile and ``OSTICKET_CONFIG`` the file.
 
@@ -43,7 +44,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["Settings", "default_config_path", "load_settings"]
 
-_PLAIN = ("url", "username", "timeout", "ca_bundle", "insecure")
+_PLAIN = ("url", "username", "timeout", "ca_bundle", "insecure", "db_timezone")
 _SECRET = ("api_key", "password")
 _KEYS = frozenset(_PLAIN + _SECRET + tuple(f"{k}_file" for k in _SECRET))
 
@@ -60,6 +61,7 @@ class Settings(BaseModel):
     timeout: float = 30.0
     ca_bundle: str | None = None
     insecure: bool = False
+    db_timezone: str = "UTC"
     profile: str | None = None
     config_file: str | None = None
     sources: dict[str, str] = {}
@@ -202,7 +204,7 @@ def load_settings(
             raise ConfigurationError(f"{sources['timeout']}: timeout must be positive")
     if "insecure" in values:
         values["insecure"] = _as_bool(values["insecure"], sources["insecure"])
-    for key in ("url", "username", "ca_bundle", "api_key", "password"):
+    for key in ("url", "username", "ca_bundle", "api_key", "password", "db_timezone"):
         if key in values and not isinstance(values[key], str):
             raise ConfigurationError(f"{sources[key]}: {key} must be a string")
     return Settings(**values, profile=chosen, config_file=str(path), sources=sources)

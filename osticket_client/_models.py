@@ -7,6 +7,7 @@ import ipaddress
 import mimetypes
 import re
 import warnings
+from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -74,6 +75,18 @@ _STANDARD_KEYS = frozenset(
         "attachments",
     }
 )
+
+
+def warn_tag_like(field: str, text: str) -> None:
+    """Warn that the desk drops `<word>` text from an entry, even when it arrives escaped."""
+    found = sorted(set(_TAG.findall(text)))
+    if found:
+        warnings.warn(
+            f"{field}: osTicket drops text that looks like an HTML tag, even escaped:"
+            f" {' '.join(found)}",
+            StrippedCharactersWarning,
+            stacklevel=4,
+        )
 
 
 def _warn_stripped(field: str, text: str, *, tags: bool = False) -> None:
@@ -189,7 +202,7 @@ class NewTicket(BaseModel):
     source: Literal["API", "Web", "Email", "Staff"] | None = None
     alert: bool | None = None
     autorespond: bool | None = None
-    attachments: tuple[Annotated[Attachment, BeforeValidator(_attachment)], ...] = ()
+    attachments: Sequence[Annotated[Attachment, BeforeValidator(_attachment)]] = ()
     fields: dict[str, str | int | bool] = Field(default_factory=dict)
 
     @field_validator("name", "subject", "message")

@@ -50,6 +50,7 @@ __all__ = [
     "parse_thread_events",
     "parse_ticket_page",
     "plain_text",
+    "readable_text",
     "refusal",
 ]
 
@@ -285,6 +286,17 @@ def _message(html: str, ident: str) -> str | None:
 def plain_text(html: str) -> str:
     """The text of an HTML fragment (or plain text), tags dropped and whitespace folded."""
     return _fold(_soup(html).get_text(" ")) if "<" in html else _fold(html)
+
+
+def readable_text(html: str) -> str:
+    """A thread body as plain text for a terminal: one line per line break or paragraph."""
+    soup = _soup(html)
+    for br in soup.select("br"):
+        br.replace_with("\n")
+    for block in soup.select("p, div, li, tr, h1, h2, h3, h4"):
+        block.insert_after("\n")
+    lines = [" ".join(line.split()) for line in soup.get_text().split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def refusal(html: str) -> str | None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import IO, Any, NoReturn
 
 import click
@@ -21,6 +23,7 @@ from pydantic import ValidationError
 
 from ._client import OsTicket
 from ._config import Settings, load_settings
+from ._doctor import run_checks
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -37,6 +40,7 @@ from ._errors import (
 )
 from ._masking import MASK, mask
 from ._models import NewTicket
+from ._pages import readable_text
 from ._tickets import ActionResult
 
 __all__ = ["cli", "main"]
@@ -113,6 +117,8 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+comment_option = click.option("--comment", help="Internal note added with the change.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -227,7 +233,7 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
     help="A custom form field by variable name (repeatable).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the request instead of sending it.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @pass_state
 def ticket_create(
     state: CliState,
@@ -281,13 +287,23 @@ def cron(state: CliState, /) -> None:
 
 
 @cli.command("config")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @pass_state
 def show_config(state: CliState, /, as_json: bool) -> None:
     """Show the resolved settings and where each came from (secrets masked)."""
     settings = state.settings
     rows: dict[str, Any] = {}
-    for key in ("url", "api_key", "username", "password", "timeout", "ca_bundle", "insecure"):
+    keys = (
+        "url",
+        "api_key",
+        "username",
+        "password",
+        "timeout",
+        "ca_bundle",
+        "insecure",
+        "db_timezone",
+    )
+    for key in keys:
         value = getattr(settings, key)
         if key in ("api_key", "password"):
             value = MASK if value is not None else None
@@ -303,15 +319,143 @@ def show_config(state: CliState, /, as_json: bool) -> None:
         click.echo(f"{key:<10} {shown:<45} {row['source']}")
 
 
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _cut(value: str | None, width: int) -> str:
+    text = value or "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(headings: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[int]) -> None:
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    click.echo(line.format(*headings).rstrip())
+    for row in rows:
+        click.echo(line.format(*(_cut(c, w) for c, w in zip(row, widths, strict=True))).rstrip())
+
+
+@ticket.command("show")
+@click.argument("number")
+@json_option
+@pass_state
+def ticket_show(state: CliState, /, number: str, as_json: bool) -> None:
+    """Show a ticket and its thread (times in UTC)."""
+    with reported_errors():
+        found = state.desk.get_ticket(number)
+    if as_json:
+        click.echo(found.model_dump_json(indent=2))
+        return
+    click.echo(f"Ticket #{found.number}: {found.subject}")
+    facts = [
+        ("Status", f"{found.status} ({found.state or '?'})"),
+        ("Priority", found.priority),
+        ("Department", found.department),
+        ("Help topic", found.help_topic),
+        ("SLA plan", found.sla_plan),
+        ("Assigned to", found.assigned_to),
+        ("Closed by", found.closed_by),
+        ("User", f"{found.user_name} <{found.user_email}>"),
+        ("Source", found.source),
+        ("Created", _when(found.created)),
+        ("Last message", _when(found.last_message)),
+        ("Last response", _when(found.last_response)),
+    ]
+    for label, value in facts:
+        if value:
+            click.echo(f"  {label + ':':<15}{value}")
+    for entry in found.thread:
+        title = f" — {entry.title}" if entry.title else ""
+        click.echo(f"\n[{entry.type}] {entry.author}, {_when(entry.created)} UTC{title}")
+        click.echo(textwrap.indent(readable_text(entry.body), "  "))
+        for name in entry.attachments:
+            click.echo(f"  attachment: {name}")
+
+
+QUEUE_HELP = "Queue id (stock: 1 Open, 2 unanswered, 3 answered, 4 overdue, 5 mine, 8 closed)."
+
+
+@ticket.command("list")
+@click.option("--queue", type=int, default=1, show_default=True, help=QUEUE_HELP)
+@json_option
+@pass_state
+def ticket_list(state: CliState, /, queue: int, as_json: bool) -> None:
+    """List every ticket of a queue (from its CSV export; times in UTC)."""
+    with reported_errors():
+        rows = list(state.desk.list_tickets(queue))
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False))
+        return
+    _table(
+        ("Ticket", "Last update", "Subject", "From", "Priority", "Assignee", "Status", "SLA due"),
+        (
+            (
+                r.number,
+                _when(r.last_updated),
+                r.subject,
+                r.from_name or "",
+                r.priority or "",
+                r.agent or r.team or "",
+                r.status or "",
+                _when(r.due_date or r.sla_due) + (" overdue" if r.overdue else ""),
+            )
+            for r in rows
+        ),
+        (8, 16, 30, 18, 9, 16, 16, 24),
+    )
+    click.echo(f"{len(rows)} ticket(s)")
+
+
+@ticket.command("find")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 500), default=25, show_default=True)
+@json_option
+@pass_state
+def ticket_find(state: CliState, /, query: str, limit: int, as_json: bool) -> None:
+    """Find tickets by number prefix, or customers by e-mail address or words."""
+    with reported_errors():
+        try:
+            result = state.desk.find_tickets(query, limit=limit)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="QUERY") from None
+    if as_json:
+        click.echo(result.model_dump_json())
+        return
+    if result.tickets:
+        _table(
+            ("Ticket", "Subject", "User"),
+            ((t.number, t.subject or "", t.user or "") for t in result.tickets),
+            (8, 40, 24),
+        )
+    for customer in result.customers:
+        click.echo(f"customer {customer.email}: {customer.tickets} matching ticket(s)")
+    if not (result.tickets or result.customers):
+        click.echo("nothing found")
+    if result.truncated:
+        click.echo(f"(the desk stopped at {limit}: narrow the query or raise --limit)")
+
+
+@cli.command()
+@json_option
+@pass_state
+def doctor(state: CliState, /, as_json: bool) -> None:
+    """Check the settings against the desk without changing anything (exit 1 on a failure)."""
+    checks = []
+    for check in run_checks(state.desk):
+        checks.append(check)
+        if not as_json:
+            click.echo(f"{check.outcome:<5} {check.name}: {mask(check.detail)}")
+    if as_json:
+        click.echo(json.dumps([vars(c) for c in checks]))
+    if any(c.outcome == "fail" for c in checks):
+        click.get_current_context().exit(1)
+
+
 def _report(result: ActionResult, as_json: bool) -> None:
     if as_json:
         click.echo(result.model_dump_json())
     else:
         click.echo(f"{'changed' if result.changed else 'unchanged'}: {result.message}")
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-comment_option = click.option("--comment", help="Internal note added with the change.")
 
 
 @ticket.command("status")

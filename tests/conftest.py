@@ -57,43 +57,56 @@ def record_config(pytestconfig: pytest.Config) -> RecordConfig | None:
 RecordedDesk = Callable[..., OsTicket]
 
 
+def _desk_values(
+    record_config: RecordConfig | None,
+    api_key: str = "api_key",
+    desk: str = "v118",
+    agent: str | None = None,
+    password: str | None = None,
+) -> dict[str, str]:
+    """URL and credentials of a recorded desk: real ones when recording, stand-ins in replay."""
+    if record_config is None:
+        values = {"url": REPLAY_URL, "api_key": f"replay-{api_key}"}
+        secret = f"replay-{agent}-password"
+    else:
+        if desk not in record_config.urls:
+            pytest.skip(f"recording this cassette needs OSTICKET_RECORD_URL_{desk.upper()}")
+        values = {"url": record_config.urls[desk], "api_key": record_config.credentials[api_key]}
+        secret = record_config.credentials.get(f"{agent}_password", "")
+    if agent:
+        values["username"] = DESK_CREDENTIALS[f"{agent}_username"]
+        values["password"] = password or secret
+    return values
+
+
+@pytest.fixture
+def desk_env(record_config: RecordConfig | None) -> Callable[..., dict[str, str]]:
+    """`desk_env(agent="admin")`: OSTICKET_* variables for the CLI against the recorded desk."""
+
+    def make_env(**kwargs: Any) -> dict[str, str]:
+        values = _desk_values(record_config, **kwargs)
+        return {f"OSTICKET_{key.upper()}": value for key, value in values.items()}
+
+    return make_env
+
+
 @pytest.fixture
 def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
     """`with recorded("name") as (cassette, make_desk):` replays (or records) cassettes/name.yaml.
 
-    `make_desk(api_key="api_key", desk="v118")` builds a client for the recorded desk, holding
-    the real credential when recording and a stand-in when replaying.
+    `make_desk(api_key="api_key", desk="v118", agent=None)` builds a client for the recorded
+    desk, holding the real credentials when recording and stand-ins when replaying.
     """
     hosts = list(record_config.urls.values()) if record_config else []
     recorder = make_vcr(record_config is not None, hosts)
 
     @contextmanager
     def use(name: str) -> Iterator[tuple[Any, RecordedDesk]]:
-        def make_desk(
-            api_key: str = "api_key",
-            desk: str = "v118",
-            agent: str | None = None,
-            password: str | None = None,
-            **kwargs: Any,
-        ) -> OsTicket:
-            """A client for the recorded desk; `agent` is admin, viewer or limited."""
-            if record_config is None:
-                url, key = REPLAY_URL, f"replay-{api_key}"
-                secret = f"replay-{agent}-password"
-            else:
-                if desk not in record_config.urls:
-                    pytest.skip(f"recording this cassette needs OSTICKET_RECORD_URL_{desk.upper()}")
-                url, key = record_config.urls[desk], record_config.credentials[api_key]
-                secret = record_config.credentials.get(f"{agent}_password", "")
-            login: dict[str, Any] = {}
-            if agent:
-                login = {
-                    "username": DESK_CREDENTIALS[f"{agent}_username"],
-                    "password": password or secret,
-                }
+        def make_desk(**kwargs: Any) -> OsTicket:
             # Replays must not wait: the lock retry sleeps a real second only when recording.
             sleep = time.sleep if record_config else (lambda _: None)
-            return OsTicket(url, api_key=key, sleep=sleep, **login, **kwargs)
+            values: dict[str, Any] = _desk_values(record_config, **kwargs)
+            return OsTicket(**values, sleep=sleep)
 
         if record_config is not None:
             # Re-recording starts from nothing: vcrpy would otherwise keep the old interactions.

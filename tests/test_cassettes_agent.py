@@ -5,17 +5,19 @@ Each test opens its own ticket through the API first, so it is recorded whole.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from osticket_client import (
     ActionResult,
+    Attachment,
     LoginFailed,
     NewTicket,
     OsTicket,
     PermissionDenied,
+    StrippedCharactersWarning,
     TicketLocked,
     TicketNotFound,
     UnknownChoice,
@@ -85,8 +87,13 @@ def test_choices_come_from_the_desk(recorded: Any) -> None:
         slas = [s.name for s in desk.sla_plans()]
         with pytest.raises(UnknownChoice) as caught:
             desk.resolve("status", "Bogus")
-    assert statuses == {"Open": "open", "Work in Progress": "open", "Pending": "open",
-                        "Resolved": "closed", "Closed": "closed"}
+    assert statuses == {
+        "Open": "open",
+        "Work in Progress": "open",
+        "Pending": "open",
+        "Resolved": "closed",
+        "Closed": "closed",
+    }
     assert {"Ada Admin", "Vera Viewer", "Lim Ited"} <= set(agents)
     assert teams == ["Level I Support"]
     assert {"Support", "Sales", "Maintenance"} == set(departments)
@@ -116,12 +123,24 @@ def test_every_other_operation(recorded: Any) -> None:
             "answered": desk.mark_answered(number),
             "answered again": desk.mark_answered(number),
             "release": desk.release(number),
+            "release again": desk.release(number),
         }
     changed = {name: r.changed for name, r in results.items()}
     assert changed == {
-        "team": True, "claim": True, "priority": True, "priority again": False,
-        "topic": True, "sla": True, "due": True, "transfer": True, "transfer again": False,
-        "note": True, "answered": True, "answered again": False, "release": True,
+        "team": True,
+        "claim": True,
+        "priority": True,
+        "priority again": False,
+        "topic": True,
+        "sla": True,
+        "due": True,
+        "transfer": True,
+        "transfer again": False,
+        "note": True,
+        "answered": True,
+        "answered again": False,
+        "release": True,
+        "release again": False,
     }
     assert results["priority"].message == "Priority Level updated successfully"
     assert "already" in results["transfer again"].message
@@ -182,8 +201,10 @@ def test_unknown_ticket(recorded: Any) -> None:
             desk.set_status("999999", "Open")
 
 
-@pytest.mark.parametrize(("desk_name", "cassette_name"),
-                         [("v118", "agent_wrong_password"), ("v117", "agent_v117_wrong_password")])
+@pytest.mark.parametrize(
+    ("desk_name", "cassette_name"),
+    [("v118", "agent_wrong_password"), ("v117", "agent_v117_wrong_password")],
+)
 def test_wrong_password(recorded: Any, desk_name: str, cassette_name: str) -> None:
     with recorded(cassette_name) as (_, make_desk), pytest.raises(LoginFailed) as caught:
         make_desk(desk=desk_name, agent="admin", password="Not-The-Password-9").statuses()
@@ -212,3 +233,62 @@ def test_find_tickets(recorded: Any) -> None:
         by_mail = desk.find_tickets("carl@example.com", limit=1)
     assert number in [t.number for t in by_number.tickets]
     assert by_mail.customers and by_mail.customers[0].email == "carl@example.com"
+
+
+def test_ticket_reads_back_as_sent(recorded: Any, tmp_path: Any) -> None:
+    log = tmp_path / "boot.log"
+    log.write_text("POST error 0x42\n", encoding="utf-8")
+    body = "<p>L'écran reste noir — 屏幕是黑的。</p>"
+    with recorded("agent_read_back") as (_, make_desk):
+        desk = make_desk(agent="admin")
+        number = desk.create_ticket(
+            NewTicket(
+                name="Zoë Ångström",
+                email="zoe@example.com",
+                subject="Écran noir / 黑屏",
+                message=body,
+                html=True,
+                attachments=[Attachment.from_path(log)],
+            )
+        )
+        with pytest.warns(StrippedCharactersWarning, match="reply: .* <now>"):
+            desk.reply(number, "Try F2 <now>,\nthen reboot.")
+        desk.add_note(number, "Known BIOS bug", title="Triage")
+        desk.add_customer_message(number, email="zoe@example.com", text="F2 did it, thanks!")
+        desk.set_status(number, "Resolved")
+        ticket = desk.get_ticket(number)
+    assert ticket.number == number
+    assert ticket.subject == "Écran noir / 黑屏"
+    assert (ticket.status, ticket.state, ticket.closed_by) == ("Resolved", "closed", "Ada Admin")
+    assert (ticket.user_name, ticket.user_email) == ("Zoë Ångström", "zoe@example.com")
+    # A status change adds a thread note only when it carries a comment.
+    assert [e.type for e in ticket.thread] == ["message", "response", "note", "message"]
+    first, reply, note, answer = ticket.thread
+    assert body in first.body
+    assert first.attachments == ("boot.log",)
+    # Sent escaped, yet the desk decodes entities before stripping tags: "<now>" is lost.
+    assert reply.body == "Try F2 ,<br/> then reboot." and reply.author == "Ada Admin"
+    assert (note.title, note.author) == ("Triage", "Ada Admin")
+    assert "F2 did it" in answer.body and answer.author == "Zoë Ångström"
+    assert [e.id for e in ticket.thread] == sorted(e.id for e in ticket.thread)
+    assert all(e.created.utcoffset() == timedelta(0) for e in ticket.thread)
+    assert ticket.created == first.created
+    assert ticket.last_response == reply.created and ticket.last_message == answer.created
+    assert ticket.closed is not None and ticket.closed >= answer.created
+
+
+def test_list_tickets_reads_a_whole_queue(recorded: Any) -> None:
+    with recorded("agent_list_tickets") as (cassette, make_desk):
+        desk = make_desk(agent="admin")
+        numbers = [open_ticket(desk, f"Queue check {i}") for i in range(3)]
+        desk.assign(numbers[0], agent="Ada Admin")
+        desk.reply(numbers[0], "Looking into it")
+        rows = {r.number: r for r in desk.list_tickets(1)}
+    assert set(numbers) <= set(rows)
+    first = rows[numbers[0]]
+    assert (first.subject, first.agent, first.answered) == ("Queue check 0", "Ada Admin", True)
+    assert first.created is not None and first.created.utcoffset() == timedelta(0)
+    assert first.sla_due is not None and first.sla_due > first.created
+    assert rows[numbers[1]].answered is False and rows[numbers[1]].agent is None
+    posted = next(r.body for r in cassette.requests if "/tickets/export/1" in r.path)
+    assert b"fields%5B%5D=number&fields%5B%5D=created" in posted
