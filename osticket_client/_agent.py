@@ -266,7 +266,7 @@ class AgentOperations:
     def _list(self, kind: str) -> list[Choice]:
         if kind not in self._choices:
             _, response, endpoint = self._send("search_field", ids={"path": CHOICE_KINDS[kind]})
-            options = parse_search_options(self.staff.json(response, endpoint)["html"])
+            options = parse_search_options(self.staff.json(response, endpoint, "html"))
             if kind == "status":
                 states = self._status_states()
                 options = [o.model_copy(update={"state": states.get(o.id)}) for o in options]
@@ -277,9 +277,17 @@ class AgentOperations:
         """Each status's state, from the status dialogs this agent may open."""
         states: dict[int, str] = {}
         for dialog, state in STATUS_STATES.items():
-            _, response, _ = self._send("statuses_dialog", ids={"state": dialog})
-            if response.status_code == 200:  # 403 where the role may not close tickets
+            _, response, endpoint = self._send("statuses_dialog", ids={"state": dialog})
+            if response.status_code != 200:  # 403 where the role may not close tickets
+                continue
+            try:
                 states.update((c.id, state) for c in parse_statuses(response.text))
+            except ValueError as exc:
+                raise UnexpectedResponse(
+                    f"unreadable status dialog: {exc}",
+                    status_code=response.status_code,
+                    endpoint=endpoint,
+                ) from None
         return states
 
     def resolve(self, kind: str, value: str | int | Choice) -> Choice:
@@ -527,7 +535,7 @@ class AgentOperations:
                 text=refusal(response.text) or plain_text(response.text)[:200],
                 endpoint=endpoint,
             )
-        export_id = str(self.staff.json(response, endpoint)["eid"])
+        export_id = str(self.staff.json(response, endpoint, "eid"))
         self._await_export(export_id)
         _, download, endpoint = self._send("export_download", params={"id": export_id})
         if download.status_code != 200:

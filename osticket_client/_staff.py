@@ -236,13 +236,14 @@ class StaffSession:
             pairs.append(("__CSRFToken__", self._token))
         return pairs
 
-    def json(self, response: requests.Response, endpoint: str) -> Any:
-        """The JSON body of an answer, or an `UnexpectedResponse` quoting it."""
+    def json(self, response: requests.Response, endpoint: str, key: str | None = None) -> Any:
+        """The JSON body of an answer (or its `key`), or an `UnexpectedResponse` quoting it."""
         try:
-            return json.loads(response.text)
-        except ValueError:
+            data = json.loads(response.text)
+            return data if key is None else data[key]
+        except (ValueError, KeyError, TypeError):
             raise UnexpectedResponse(
-                "expected JSON from the staff panel",
+                "expected JSON" + (f" with {key!r}" if key else "") + " from the staff panel",
                 status_code=response.status_code,
                 text=response.text[:200],
                 endpoint=endpoint,
