@@ -1,0 +1,316 @@
+"""The once-only ledger: a SQLite file of every automated action, and of what each ticket
+looked like at the last pass.
+
+Every action is written as *intended* (and committed) before it is sent, then marked *done*,
+*failed* (certainly not done: planned again later), *skipped* (e.g. locked by another agent:
+planned again later) or *unknown* (the answer was lost: reconciled by reading the ticket
+before anything else happens). A run killed anywhere leaves at most one action intended,
+and the next run settles it first.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import cast
+
+from ._model import ActionKind, ConversationEntry, PlannedAction
+
+__all__ = ["Ledger", "LedgerBusy", "LedgerRow", "TicketMemory"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS actions (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    number TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    note TEXT,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL,
+    intended_at TEXT NOT NULL,
+    settled_at TEXT,
+    message TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_by_ticket ON actions (number, intended_at);
+CREATE TABLE IF NOT EXISTS tickets (
+    number TEXT PRIMARY KEY,
+    signature TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    customer_name TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    summary TEXT
+);
+"""
+# States that count as "sent": the planner must not plan the action again.
+_SENT = ("intended", "unknown", "done")
+
+
+class LedgerBusy(RuntimeError):
+    """Raised when another run holds the desk's run lock."""
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One recorded action."""
+
+    key: str
+    run_id: str
+    rule: str
+    number: str
+    kind: str
+    value: str
+    note: str | None
+    reason: str
+    state: str
+    intended_at: datetime
+    settled_at: datetime | None
+    message: str | None
+
+    def action(self) -> PlannedAction:
+        """The action as it was planned."""
+        return PlannedAction(
+            rule=self.rule,
+            number=self.number,
+            kind=cast(ActionKind, self.kind),
+            value=self.value,
+            reason=self.reason,
+            key=self.key,
+            note=self.note,
+        )
+
+
+@dataclass(frozen=True)
+class TicketMemory:
+    """What the last pass saw of a ticket: its listing signature and its conversation."""
+
+    signature: str
+    conversation: tuple[ConversationEntry, ...]
+    customer_name: str | None
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat()
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class Ledger:
+    """The ledger file, opened for one process. Also the planner's `History`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        """Release the run lock (if held) and close the file."""
+        self.release()
+        self._db.close()
+
+    # -- one run at a time ---------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Take the run lock, or raise `LedgerBusy` at once.
+
+        The lock is an exclusive transaction on a small SQLite file beside the ledger: the
+        operating system releases it when the process dies, on Windows as on POSIX.
+        """
+        lock = sqlite3.connect(
+            self.path.with_suffix(self.path.suffix + ".lock"), isolation_level=None, timeout=0
+        )
+        try:
+            lock.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError:
+            lock.close()
+            raise LedgerBusy(f"another run holds {self.path}.lock") from None
+        self._lock = lock
+
+    def release(self) -> None:
+        """Give the run lock back."""
+        if self._lock is not None:
+            self._lock.rollback()
+            self._lock.close()
+            self._lock = None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run lock for a block."""
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def intend(self, action: PlannedAction, run_id: str, now: datetime) -> None:
+        """Record an action as about to be sent (committed before it is sent)."""
+        self._db.execute(
+            "INSERT INTO actions (key, run_id, rule, number, kind, value, note, reason, state,"
+            " intended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intended', ?)"
+            " ON CONFLICT (key) DO UPDATE SET run_id = excluded.run_id, state = 'intended',"
+            " intended_at = excluded.intended_at, settled_at = NULL, message = NULL",
+            (
+                action.key,
+                run_id,
+                action.rule,
+                action.number,
+                action.kind,
+                action.value,
+                action.note,
+                action.reason,
+                _iso(now),
+            ),
+        )
+
+    def settle(self, key: str, state: str, now: datetime, message: str) -> None:
+        """Record how an intended action ended: done, failed, skipped or unknown."""
+        self._db.execute(
+            "UPDATE actions SET state = ?, settled_at = ?, message = ? WHERE key = ?",
+            (state, _iso(now), message, key),
+        )
+
+    def unsettled(self) -> list[LedgerRow]:
+        """Actions intended but never settled, or whose outcome is unknown."""
+        return self._rows("WHERE state IN ('intended', 'unknown') ORDER BY intended_at")
+
+    def recent(self, limit: int = 20) -> list[LedgerRow]:
+        """The latest actions, newest first."""
+        return self._rows("ORDER BY intended_at DESC LIMIT ?", (limit,))
+
+    def _rows(self, where: str, args: tuple[object, ...] = ()) -> list[LedgerRow]:
+        cursor = self._db.execute(
+            "SELECT key, run_id, rule, number, kind, value, note, reason, state, intended_at,"
+            f" settled_at, message FROM actions {where}",
+            args,
+        )
+        return [
+            LedgerRow(
+                key=r[0],
+                run_id=r[1],
+                rule=r[2],
+                number=r[3],
+                kind=r[4],
+                value=r[5],
+                note=r[6],
+                reason=r[7],
+                state=r[8],
+                intended_at=datetime.fromisoformat(r[9]),
+                settled_at=_when(r[10]),
+                message=r[11],
+            )
+            for r in cursor
+        ]
+
+    def done_at(self, key: str) -> datetime | None:
+        """When the action with this key was sent, unless it certainly failed or was skipped."""
+        row = self._db.execute(
+            f"SELECT intended_at FROM actions WHERE key = ? AND state IN {_SENT}", (key,)
+        ).fetchone()
+        return _when(row[0]) if row else None
+
+    def count_done(self, rule: str) -> int:
+        """How many actions this rule has sent (for round-robin)."""
+        row = self._db.execute(
+            f"SELECT COUNT(*) FROM actions WHERE rule = ? AND state IN {_SENT}", (rule,)
+        ).fetchone()
+        return int(row[0])
+
+    def sent_today(self, number: str, now: datetime) -> int:
+        """How many actions were sent to a ticket in the 24 hours before `now` (daily cap)."""
+        row = self._db.execute(
+            f"SELECT COUNT(*) FROM actions WHERE number = ? AND intended_at >= ?"
+            f" AND state IN {_SENT}",
+            (number, _iso(now - timedelta(days=1))),
+        ).fetchone()
+        return int(row[0])
+
+    # -- ticket memory -------------------------------------------------------------------
+
+    def ticket(self, number: str) -> TicketMemory | None:
+        """What the last pass saw of a ticket."""
+        row = self._db.execute(
+            "SELECT signature, conversation, customer_name FROM tickets WHERE number = ?",
+            (number,),
+        ).fetchone()
+        if row is None:
+            return None
+        entries = tuple(
+            ConversationEntry(
+                id=e["id"],
+                kind=e["kind"],
+                created=datetime.fromisoformat(e["created"]),
+                author=e["author"],
+                text=e["text"],
+            )
+            for e in json.loads(row[1])
+        )
+        return TicketMemory(signature=row[0], conversation=entries, customer_name=row[2])
+
+    def remember(self, number: str, memory: TicketMemory) -> None:
+        """Keep what this pass saw of a ticket."""
+        conversation = json.dumps(
+            [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "created": _iso(e.created),
+                    "author": e.author,
+                    "text": e.text,
+                }
+                for e in memory.conversation
+            ]
+        )
+        self._db.execute(
+            "INSERT INTO tickets (number, signature, conversation, customer_name)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
+            " signature = excluded.signature, conversation = excluded.conversation,"
+            " customer_name = excluded.customer_name",
+            (number, memory.signature, conversation, memory.customer_name),
+        )
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, now: datetime) -> None:
+        """Record that a run began."""
+        self._db.execute("INSERT INTO runs (run_id, started_at) VALUES (?, ?)", (run_id, _iso(now)))
+
+    def finish_run(self, run_id: str, now: datetime, summary: dict[str, object]) -> None:
+        """Record how a run ended."""
+        self._db.execute(
+            "UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?",
+            (_iso(now), json.dumps(summary), run_id),
+        )
+
+    def runs(self, limit: int = 10) -> list[dict[str, object]]:
+        """The latest runs, newest first."""
+        cursor = self._db.execute(
+            "SELECT run_id, started_at, finished_at, summary FROM runs"
+            " ORDER BY started_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            {
+                "run_id": r[0],
+                "started_at": r[1],
+                "finished_at": r[2],
+                "summary": json.loads(r[3]) if r[3] else None,
+            }
+            for r in cursor
+        ]

@@ -1,0 +1,371 @@
+"""One automation pass: read the desk cheaply, plan, then execute once-only under caps."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from osticket_client import (
+    ActionResult,
+    Choice,
+    ConnectError,
+    OsTicketError,
+    OutcomeUnknown,
+    Ticket,
+    TicketLocked,
+    TicketNotFound,
+    TicketSummary,
+    TransportError,
+)
+from osticket_client._pages import plain_text, readable_text
+
+from ._audit import AuditLog
+from ._ledger import Ledger, LedgerRow, TicketMemory
+from ._model import ConversationEntry, Decision, PlannedAction, TicketSnapshot
+from ._planner import needs_conversation, plan
+from ._rules import RulesFile
+
+__all__ = [
+    "REPEAT_SAFE",
+    "Desk",
+    "Pass",
+    "RunSummary",
+    "conversation_of",
+    "signature_of",
+    "snapshot_of",
+]
+
+# Sending these twice leaves the ticket as sending them once would.
+REPEAT_SAFE = frozenset({"assign_agent", "assign_team", "set_status", "set_priority", "transfer"})
+# How far before its intent a reply or note found on the ticket may be dated (clock skew).
+_SKEW = timedelta(minutes=2)
+
+
+def signature_of(row: TicketSummary) -> str:
+    """What must stay the same for a ticket's remembered conversation to still hold."""
+    parts = (
+        row.status,
+        row.agent,
+        row.team,
+        row.department,
+        row.priority,
+        row.sla_plan,
+        row.sla_due,
+        row.due_date,
+        row.answered,
+        row.thread_count,
+        row.reopen_count,
+    )
+    return "|".join("" if p is None else str(p) for p in parts)
+
+
+_CONVERSATION: dict[str, Literal["M", "R"]] = {"message": "M", "response": "R"}
+
+
+def conversation_of(ticket: Ticket) -> tuple[ConversationEntry, ...]:
+    """The ticket's messages (M) and responses (R), sorted by id; notes are left out."""
+    return tuple(
+        ConversationEntry(
+            id=e.id,
+            kind=_CONVERSATION[e.type],
+            created=e.created,
+            author=e.author,
+            text=readable_text(e.body),
+        )
+        for e in ticket.thread
+        if e.type in _CONVERSATION
+    )
+
+
+def snapshot_of(ticket: Ticket) -> TicketSnapshot:
+    """A snapshot from a ticket page alone (for rendering a nudge for one ticket)."""
+    summary = TicketSummary(
+        number=ticket.number,
+        created=ticket.created,
+        subject=ticket.subject,
+        from_name=ticket.user_name,
+        from_email=ticket.user_email,
+        status=ticket.status,
+        agent=ticket.assigned_agent,
+        team=ticket.assigned_team,
+    )
+    return TicketSnapshot(
+        summary=summary,
+        state=ticket.state,
+        conversation=conversation_of(ticket),
+        customer_name=ticket.user_name,
+    )
+
+
+class Desk(Protocol):
+    """What a pass needs of a desk: `OsTicket` (and the tests' stand-in)."""
+
+    def statuses(self) -> list[Choice]: ...
+    def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]: ...
+    def get_ticket(self, number: str) -> Ticket: ...
+    def assign(
+        self,
+        number: str,
+        *,
+        agent: str | None = None,
+        team: str | None = None,
+        comment: str | None = None,
+    ) -> ActionResult: ...
+    def set_status(self, number: str, status: str, comment: str | None = None) -> ActionResult: ...
+    def transfer(
+        self, number: str, department: str, comment: str | None = None
+    ) -> ActionResult: ...
+    def set_priority(self, number: str, priority: str) -> ActionResult: ...
+    def reply(self, number: str, text: str, *, html: bool = False) -> ActionResult: ...
+    def add_note(
+        self, number: str, text: str, *, html: bool = False, title: str | None = None
+    ) -> ActionResult: ...
+
+
+@dataclass
+class RunSummary:
+    """What one pass did; `exit_code` is 0 when nothing failed and no outcome is unknown."""
+
+    run_id: str
+    tickets: int = 0
+    pages_read: int = 0
+    planned: int = 0
+    done: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    unknown: int = 0
+    reconciled: int = 0
+    capped: int = 0
+    stopped: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if not (self.failed or self.unknown or self.stopped) else 1
+
+    def line(self) -> str:
+        """The one summary line a run prints."""
+        counts = ", ".join(
+            f"{k} {v}" for k, v in asdict(self).items() if k not in ("run_id", "stopped")
+        )
+        return f"run {self.run_id}: {counts}" + (
+            f"; stopped: {self.stopped}" if self.stopped else ""
+        )
+
+
+@dataclass
+class Pass:
+    """A pass against one desk with one rules file and its ledger and audit log.
+
+    Args:
+        desk: the client (with an agent login).
+        rules: the validated rules file.
+        ledger: the once-only ledger.
+        audit: where every action is logged.
+        clock: the current time (aware); injected so tests and `--at` can pin it.
+        should_stop: checked between actions (a graceful SIGTERM).
+    """
+
+    desk: Desk
+    rules: RulesFile
+    ledger: Ledger
+    audit: AuditLog
+    clock: Callable[[], datetime]
+    should_stop: Callable[[], bool] = lambda: False
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    # -- reading -------------------------------------------------------------------------
+
+    def snapshots(self, summary: RunSummary, *, remember: bool) -> list[TicketSnapshot]:
+        """The queue's tickets, each with its conversation where a rule needs it.
+
+        A ticket page is read only when the ticket's listing signature changed since the
+        last pass and a rule needs its conversation: a pass where nothing changed reads none.
+        """
+        states = {c.name: c.state for c in self.desk.statuses()}
+        snapshots = []
+        for row in self.desk.list_tickets(self.rules.settings.queue):
+            state = states.get(row.status or "")
+            signature = signature_of(row)
+            memory = self.ledger.ticket(row.number)
+            if memory is not None and memory.signature != signature:
+                memory = None
+            if memory is None and needs_conversation(self.rules, row, state):
+                try:
+                    ticket = self.desk.get_ticket(row.number)
+                except TicketNotFound:
+                    continue  # closed or moved out of the agent's sight since the listing
+                summary.pages_read += 1
+                memory = TicketMemory(signature, conversation_of(ticket), ticket.user_name)
+                if remember:
+                    self.ledger.remember(row.number, memory)
+            snapshots.append(
+                TicketSnapshot(
+                    summary=row,
+                    state=state,
+                    conversation=memory.conversation if memory else None,
+                    customer_name=memory.customer_name if memory else row.from_name,
+                )
+            )
+        summary.tickets = len(snapshots)
+        return snapshots
+
+    def decide(
+        self, now: datetime, summary: RunSummary, *, remember: bool = False
+    ) -> list[Decision]:
+        """Plan against the desk as it is now (writes nothing but remembered conversations)."""
+        return plan(self.rules, self.snapshots(summary, remember=remember), now, self.ledger)
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(self, *, max_actions: int | None = None, dry_run: bool = False) -> RunSummary:
+        """Settle what the last run left open, then plan and execute under the caps."""
+        summary = RunSummary(self.run_id)
+        started = self.clock()
+        self.ledger.start_run(self.run_id, started)
+        try:
+            if not dry_run:
+                self.reconcile(summary)
+            decisions = self.decide(self.clock(), summary, remember=not dry_run)
+            actions = [d.action for d in decisions if d.action is not None]
+            summary.planned = len(actions)
+            if not dry_run:
+                self._execute(actions, summary, max_actions)
+        finally:
+            self.ledger.finish_run(self.run_id, self.clock(), asdict(summary))
+            self.audit.write(
+                {"time": self.clock(), "run_id": self.run_id, "event": "run", **asdict(summary)}
+            )
+        return summary
+
+    def _execute(
+        self, actions: Sequence[PlannedAction], summary: RunSummary, max_actions: int | None
+    ) -> None:
+        settings = self.rules.settings
+        cap = settings.max_actions if max_actions is None else max_actions
+        failures_in_a_row = 0
+        sent = 0
+        for action in actions:
+            if self.should_stop():
+                summary.stopped = "asked to stop"
+                return
+            now = self.clock()
+            if sent >= cap or (
+                self.ledger.sent_today(action.number, now)
+                >= settings.max_actions_per_ticket_per_day
+            ):
+                summary.capped += 1
+                continue
+            sent += 1
+            state = self._send(action, summary)
+            failures_in_a_row = failures_in_a_row + 1 if state in ("failed", "unknown") else 0
+            if failures_in_a_row >= settings.stop_after_failures:
+                summary.stopped = f"{failures_in_a_row} failures in a row"
+                return
+
+    def _send(self, action: PlannedAction, summary: RunSummary) -> str:
+        """Record the intent, send, record the outcome; returns the state it ended in."""
+        self.ledger.intend(action, self.run_id, self.clock())
+        try:
+            result = self._perform(action)
+        except TicketLocked as exc:
+            return self._settle(action, "skipped", str(exc), summary)
+        except (OutcomeUnknown, TransportError) as exc:
+            if isinstance(exc, ConnectError):  # never reached the desk
+                return self._settle(action, "failed", str(exc), summary)
+            return self._settle(action, "unknown", str(exc), summary)
+        except OsTicketError as exc:
+            return self._settle(action, "failed", str(exc), summary)
+        if not result.changed:
+            summary.unchanged += 1
+        return self._settle(action, "done", result.message, summary)
+
+    def _settle(
+        self, action: PlannedAction, state: str, message: str, summary: RunSummary | None
+    ) -> str:
+        """Record an outcome (counted in `summary` when this run sent the action)."""
+        self.ledger.settle(action.key, state, self.clock(), message)
+        if summary is not None:
+            setattr(summary, state, getattr(summary, state) + 1)
+        self.audit.write(
+            {
+                "time": self.clock(),
+                "run_id": self.run_id,
+                "rule": action.rule,
+                "ticket": action.number,
+                "action": action.kind,
+                "after": action.value if action.kind not in ("reply", "note") else None,
+                "reason": action.reason,
+                "outcome": state,
+                "message": message,
+            }
+        )
+        return state
+
+    def _perform(self, action: PlannedAction) -> ActionResult:
+        comment = action.note
+        if self.rules.settings.comment_actions:
+            signed = f"Automated by rule '{action.rule}'."
+            comment = f"{comment}\n{signed}" if comment else signed
+        desk, number, value = self.desk, action.number, action.value
+        if action.kind == "assign_agent":
+            return desk.assign(number, agent=value, comment=comment)
+        if action.kind == "assign_team":
+            return desk.assign(number, team=value, comment=comment)
+        if action.kind == "set_status":
+            return desk.set_status(number, value, comment=comment)
+        if action.kind == "transfer":
+            return desk.transfer(number, value, comment=comment)
+        if action.kind == "set_priority":
+            return desk.set_priority(number, value)  # the field editor takes no comment
+        if action.kind == "reply":
+            return desk.reply(number, value, html=True)
+        return desk.add_note(number, value, html=True, title=f"Automation: {action.rule}")
+
+    # -- reconciling ---------------------------------------------------------------------
+
+    def reconcile(self, summary: RunSummary) -> None:
+        """Settle every action a previous run left intended or unknown, before anything else.
+
+        A repeat-safe action is sent again (the desk answers "already so" when it had
+        arrived). A reply or note is never sent again here: the ticket's thread says whether
+        it arrived; if not, it is marked failed and planned again like any due action.
+        """
+        for row in self.ledger.unsettled():
+            summary.reconciled += 1
+            action = row.action()
+            if action.kind in REPEAT_SAFE:
+                self._send(action, summary)
+            else:
+                found = self._posted(row)
+                if found is None:
+                    summary.unknown += 1  # the desk could not be read: try again next run
+                else:
+                    # Settled from an earlier run's send: counted as reconciled only.
+                    self._settle(
+                        action,
+                        "done" if found else "failed",
+                        "found on the ticket"
+                        if found
+                        else "not on the ticket: it will be planned again",
+                        None,
+                    )
+
+    def _posted(self, row: LedgerRow) -> bool | None:
+        try:
+            ticket = self.desk.get_ticket(row.number)
+        except TicketNotFound:
+            return False
+        except OsTicketError:
+            return None
+        wanted = plain_text(row.value)[:80]
+        kind = "response" if row.kind == "reply" else "note"
+        return any(
+            e.type == kind
+            and e.created >= row.intended_at - _SKEW
+            and plain_text(e.body).startswith(wanted)
+            for e in ticket.thread
+        )

@@ -1,0 +1,292 @@
+"""`osticket auto ...` and `osticket demo`: the automations from the command line.
+
+Exit codes of `auto run`: 0 every action done (or nothing to do); 1 an action failed, an
+outcome is unknown, or the run stopped early (see `auto status`); 2 a bad rules file or
+option; 10 another run holds the desk's lock. The other codes are the `osticket` ones.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from osticket_client import UnknownChoice
+from osticket_client._cli_support import CliState, json_option, pass_state, reported_errors
+from osticket_client._pages import readable_text
+
+from ._audit import AuditLog
+from ._durations import parse_duration
+from ._ledger import Ledger, LedgerBusy
+from ._model import Decision
+from ._planner import render_nudge
+from ._rules import NudgeRule, RulesError, RulesFile, load_rules
+from ._runner import Pass, RunSummary, snapshot_of
+
+__all__ = ["auto", "demo"]
+
+EXIT_BUSY = 10
+
+
+def _rules(path: str) -> RulesFile:
+    try:
+        return load_rules(path)
+    except RulesError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.get_current_context().exit(2)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _beside(rules_path: str, name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else Path(rules_path).resolve().parent / path
+
+
+def _parse_at(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(timezone.utc)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"expected ISO 8601 with an offset, got {value!r}", param_hint="--at"
+        ) from None
+    if when.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset (e.g. +00:00)", param_hint="--at")
+    return when.astimezone(timezone.utc)
+
+
+def _pass(state: CliState, rules_path: str, rules: RulesFile, clock: Any) -> Pass:
+    ledger = Ledger(_beside(rules_path, rules.settings.ledger))
+    audit = AuditLog(_beside(rules_path, rules.settings.audit_log))
+    return Pass(state.desk, rules, ledger, audit, clock)
+
+
+@click.group()
+def auto() -> None:
+    """Rule-based automations: check a rules file, plan, run once or on a schedule."""
+
+
+rules_argument = click.argument("rules_file", metavar="FILE", type=click.Path(dir_okay=False))
+
+
+@auto.command("check")
+@rules_argument
+@click.option(
+    "--desk",
+    "against_desk",
+    is_flag=True,
+    help="Also resolve every name the rules use against the desk.",
+)
+@pass_state
+def auto_check(state: CliState, /, rules_file: str, against_desk: bool) -> None:
+    """Validate a rules file (offline unless --desk)."""
+    rules = _rules(rules_file)
+    problems = []
+    if against_desk:
+        with reported_errors():
+            for kind, names in sorted(rules.names_to_resolve().items()):
+                for name in sorted(names):
+                    try:
+                        state.desk.resolve(kind, name)
+                    except UnknownChoice as exc:
+                        problems.append(str(exc))
+    for problem in problems:
+        click.echo(f"Error: {problem}", err=True)
+    if problems:
+        click.get_current_context().exit(2)
+    enabled = sum(1 for r in rules.rules if r.enabled)
+    where = " and every name resolves on the desk" if against_desk else ""
+    click.echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
+
+
+def _print_decisions(decisions: list[Decision], as_json: bool, explain: bool) -> None:
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "ticket": d.number,
+                        "rule": d.rule,
+                        "reason": d.reason,
+                        "action": None
+                        if d.action is None
+                        else {"kind": d.action.kind, "value": d.action.value, "key": d.action.key},
+                    }
+                    for d in decisions
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
+    shown = decisions if explain else [d for d in decisions if d.action is not None]
+    if not shown:
+        click.echo("nothing to do")
+        return
+    click.echo(f"{'ticket':<8}  {'rule':<28}  {'action':<32}  reason")
+    for d in shown:
+        action = "-" if d.action is None else f"{d.action.kind} {_short(d.action.value)}"
+        click.echo(f"{d.number:<8}  {_short(d.rule, 28):<28}  {action:<32}  {d.reason}")
+
+
+def _short(text: str, width: int = 20) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@auto.command("plan")
+@rules_argument
+@click.option("--at", "at", help="Plan as of this time (ISO 8601 with an offset).")
+@click.option("--only", help="Only this ticket number.")
+@click.option("--explain", help="Say, rule by rule, why this ticket gets what it gets.")
+@json_option
+@pass_state
+def auto_plan(
+    state: CliState,
+    /,
+    rules_file: str,
+    at: str | None,
+    only: str | None,
+    explain: str | None,
+    as_json: bool,
+) -> None:
+    """Show what a run would do now (or --at a time), changing nothing."""
+    rules = _rules(rules_file)
+    now = _parse_at(at)
+    with reported_errors():
+        run = _pass(state, rules_file, rules, lambda: now)
+        decisions = run.decide(now, RunSummary(run.run_id))
+    wanted = explain or only
+    if wanted:
+        decisions = [d for d in decisions if d.number == wanted]
+    _print_decisions(decisions, as_json, explain is not None)
+
+
+@auto.command("run")
+@rules_argument
+@click.option("--every", help="Run again after this long (e.g. 5m) until stopped.")
+@click.option("--max-actions", type=click.IntRange(0), help="Cap for this run.")
+@click.option("--dry-run", is_flag=True, help="Plan and log the run, send nothing.")
+@pass_state
+def auto_run(
+    state: CliState, /, rules_file: str, every: str | None, max_actions: int | None, dry_run: bool
+) -> None:
+    """Run the rules once (or --every N), once-only and within the caps."""
+    rules = _rules(rules_file)
+    interval = None
+    if every:
+        try:
+            interval = parse_duration(every).seconds()
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--every") from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    code = 0
+    with reported_errors():
+        run = _pass(state, rules_file, rules, lambda: datetime.now(timezone.utc))
+        try:
+            run.ledger.acquire()
+        except LedgerBusy as exc:
+            click.echo(f"Error: {exc}", err=True)
+            click.get_current_context().exit(EXIT_BUSY)
+        try:
+            while True:
+                run.should_stop = stop.is_set
+                summary = run.run(max_actions=max_actions, dry_run=dry_run)
+                click.echo(summary.line())
+                code = summary.exit_code
+                if interval is None or stop.wait(interval):
+                    break
+                run = Pass(run.desk, rules, run.ledger, run.audit, run.clock)
+        finally:
+            run.ledger.close()
+    click.get_current_context().exit(code)
+
+
+@auto.command("status")
+@rules_argument
+@json_option
+def auto_status(rules_file: str, as_json: bool) -> None:
+    """The last runs, and actions whose outcome is still unknown."""
+    rules = _rules(rules_file)
+    ledger = Ledger(_beside(rules_file, rules.settings.ledger))
+    try:
+        runs, open_actions = ledger.runs(), ledger.unsettled()
+    finally:
+        ledger.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "runs": runs,
+                    "unsettled": [
+                        {
+                            "key": r.key,
+                            "ticket": r.number,
+                            "rule": r.rule,
+                            "action": r.kind,
+                            "state": r.state,
+                            "since": r.intended_at.isoformat(),
+                        }
+                        for r in open_actions
+                    ],
+                }
+            )
+        )
+        return
+    for entry in runs:
+        summary: dict[str, Any] = entry["summary"] or {}  # type: ignore[assignment]
+        click.echo(
+            f"{entry['started_at']}  run {entry['run_id']}: "
+            + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "run_id" and v)
+        )
+    if not runs:
+        click.echo("no runs yet")
+    for row in open_actions:
+        click.echo(
+            f"outcome {row.state}: ticket {row.number} {row.kind} (rule {row.rule},"
+            f" since {row.intended_at.isoformat()}): settled by the next run"
+        )
+
+
+@auto.command("render")
+@rules_argument
+@click.argument("rule")
+@click.argument("number")
+@pass_state
+def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> None:
+    """Print RULE's nudge for ticket NUMBER as the customer would read it."""
+    rules = _rules(rules_file)
+    nudge = next((r for r in rules.rules if r.name == rule and isinstance(r, NudgeRule)), None)
+    if nudge is None:
+        names = [r.name for r in rules.rules if isinstance(r, NudgeRule)]
+        raise click.BadParameter(
+            f"no nudge rule named {rule!r}; the file has: {names}", param_hint="RULE"
+        )
+    with reported_errors():
+        snapshot = snapshot_of(state.desk.get_ticket(number))
+    try:
+        html = render_nudge(nudge, snapshot)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(readable_text(html))
+
+
+@click.command()
+@json_option
+def demo(as_json: bool) -> None:
+    """See the automations plan, with no server: the example rules against a recorded desk."""
+    from ._demo import run_demo
+
+    decisions, now = run_demo()
+    if not as_json:
+        click.echo(
+            f"Example rules planned against a recording of a real osTicket desk,"
+            f" as of {now.isoformat()}:\n"
+        )
+    _print_decisions(decisions, as_json, explain=False)
