@@ -1,0 +1,574 @@
+"""The rules file: one TOML file, validated whole before anything runs.
+
+Shape (every key below; `#` marks the optional ones with their default)::
+
+    [settings]                                # optional table
+    ledger = "osticket-automations.sqlite"    # relative to the rules file
+    audit_log = "osticket-automations.jsonl"  # relative to the rules file
+    max_actions = 50                          # per run
+    max_actions_per_ticket_per_day = 3
+    stop_after_failures = 5
+    comment_actions = true                    # a note naming the rule with each automated change
+    queue = 1                                 # the queue the listing reads (1 = Open)
+
+    [calendars.<name>]                        # optional, any number
+    timezone = "Europe/Paris"                 # IANA name
+    hours = { mon = "08:00-12:00,13:00-17:00", tue = "08:00-17:00" }   # days left out are closed
+    holidays = ["2026-12-25", 2027-01-01]     # ISO strings or TOML dates
+
+    [[rules]]                                 # every rule: name (unique, no "|"), type,
+    type = "auto_assign"                      # enabled (default true)
+    topic = "Report a Problem"                # the help topic, matched exactly
+    department = "Support"                    # optional
+    agents = ["Ada Admin", "Lim Ited"]        # exactly one of agents / team
+    team = "Level I Support"
+    strategy = "round_robin"                  # fixed (default; one agent) | round_robin |
+                                              # least_loaded (both: agents only)
+    [[rules]]
+    type = "nudge_then_pending"
+    statuses = ["Open", "Work in Progress"]
+    nudge_after = "48h"
+    pending_after = "72h"
+    pending_status = "Pending"                # default
+    resolve_after = "120h"                    # optional
+    resolve_status = "Resolved"               # default
+    calendar = "office"                       # optional: durations in its business hours
+    template = "<p>Hello {customer_name}</p>" # default: a short reminder quoting {question}
+
+    [[rules]]
+    type = "sla_escalation"
+    exempt_statuses = ["Pending"]             # default none
+    calendar = "office"                       # optional
+    [[rules.levels]]                          # one or more; names unique within the rule
+    name = "warn"
+    before_due = "2h"                         # exactly one of before_due, at_due = true,
+                                              # after_due, no_response
+    actions = [{ note = "SLA breach in 2 hours" }]   # each: exactly one of note, priority,
+                                                     # assign_agent, assign_team, transfer
+    [[rules]]
+    type = "lifecycle"
+    from_status = "Open"                      # default
+    to_status = "Work in Progress"            # default
+
+Durations are "90m", "48h" or "3d" (calendar time); with a calendar only "m" and "h". Templates
+may use {customer_name}, {number}, {subject} and {question}; write "{{" and "}}" for braces.
+
+Errors: `RulesError` lists each problem as ``<key path>: <what is expected>``, with rule and
+level indexes counted from 0 (``rules[2].levels[0].after_due``), and ``(line N)`` when known.
+TOML syntax errors carry the line and column tomllib reports. For validation errors the line is
+found by a light scan of the text that follows table headers and ``key =`` lines (best effort:
+it falls back to the nearest enclosing key or table it found, and gives no line for keys written
+as dotted keys or inside multi-line inline tables).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from ._durations import Calendar, Duration, parse_duration
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "Action",
+    "AutoAssignRule",
+    "EscalationLevel",
+    "LifecycleRule",
+    "NudgeRule",
+    "Problem",
+    "Rule",
+    "RulesError",
+    "RulesFile",
+    "Settings",
+    "SlaRule",
+    "load_rules",
+    "parse_rules",
+]
+
+PLACEHOLDERS = ("customer_name", "number", "subject", "question")
+DEFAULT_TEMPLATE = (
+    "<p>Hello {customer_name},</p><p>We are still waiting for your answer on ticket #{number}"
+    " ({subject}):</p><blockquote>{question}</blockquote>"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a rules file: where (key path, line) and what is expected."""
+
+    path: str  # "" for the file as a whole
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f" (line {self.line}" if self.line else ""
+        where += f", column {self.column})" if self.column else ")" if where else ""
+        return (f"{self.path}: " if self.path else "") + self.message + where
+
+
+class RulesError(ValueError):
+    """Raised when a rules file is not valid TOML or does not describe valid rules."""
+
+    def __init__(self, problems: Sequence[Problem], source: str = "<rules>") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        count = len(self.problems)
+        lines = "".join(f"\n  {p}" for p in self.problems)
+        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}:{lines}")
+
+
+def _to_duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    return parse_duration(value)
+
+
+def _rule_name(value: Any) -> str:
+    # Ledger keys join rule names with "|"; a name holding one would make keys ambiguous.
+    if not isinstance(value, str) or not value.strip() or "|" in value:
+        raise ValueError(f"expected a non-empty string without '|', got {value!r}")
+    return value.strip()
+
+
+Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
+DurationValue = Annotated[Duration, PlainValidator(_to_duration), PlainSerializer(str)]
+Names = Annotated[tuple[Name, ...], Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Settings(_Model):
+    """How runs behave: where the ledger and audit log live, and the safety limits."""
+
+    ledger: Name = "osticket-automations.sqlite"
+    audit_log: Name = "osticket-automations.jsonl"
+    max_actions: Annotated[StrictInt, Field(gt=0)] = 50
+    max_actions_per_ticket_per_day: Annotated[StrictInt, Field(gt=0)] = 3
+    stop_after_failures: Annotated[StrictInt, Field(gt=0)] = 5
+    comment_actions: StrictBool = True
+    queue: Annotated[StrictInt, Field(gt=0)] = 1
+
+
+def _exactly_one(model: BaseModel, keys: Sequence[str]) -> None:
+    """Refuse a model that sets none or several of `keys`."""
+    given = [k for k in keys if getattr(model, k) is not None]
+    if len(given) != 1:
+        got = ", ".join(given) if given else "none"
+        raise RulesError([Problem("", f"expected exactly one of {', '.join(keys)}, got {got}")])
+
+
+def _unique(names: Sequence[str], what: str, path: str) -> list[Problem]:
+    seen: set[str] = set()
+    problems = []
+    for i, name in enumerate(names):
+        if name in seen:
+            problems.append(Problem(f"{path}[{i}]", f"expected unique {what}, got {name!r} twice"))
+        seen.add(name)
+    return problems
+
+
+class _Rule(_Model):
+    name: Annotated[str, PlainValidator(_rule_name)]
+    enabled: StrictBool = True
+
+    def durations(self) -> Iterator[tuple[str, Duration]]:
+        """(key path relative to the rule, duration) for every duration the rule holds."""
+        return iter(())
+
+
+class AutoAssignRule(_Rule):
+    """Assign unassigned tickets of a help topic (and department) to agents or a team."""
+
+    type: Literal["auto_assign"]
+    topic: Name
+    department: Name | None = None
+    agents: Names | None = None
+    team: Name | None = None
+    strategy: Literal["fixed", "round_robin", "least_loaded"] = "fixed"
+
+    @model_validator(mode="after")
+    def _one_assignee(self) -> AutoAssignRule:
+        _exactly_one(self, ("agents", "team"))
+        problems = _unique(self.agents or (), "agents", "agents")
+        if self.team is not None and self.strategy != "fixed":
+            problems.append(
+                Problem("strategy", f"expected 'fixed' with a team, got {self.strategy!r}")
+            )
+        if self.agents is not None and self.strategy == "fixed" and len(self.agents) != 1:
+            problems.append(
+                Problem(
+                    "agents",
+                    f"expected one agent with strategy 'fixed', got {len(self.agents)}",
+                )
+            )
+        if problems:
+            raise RulesError(problems)
+        return self
+
+
+class NudgeRule(_Rule):
+    """Remind a customer who has not answered, then set Pending (and optionally Resolved)."""
+
+    type: Literal["nudge_then_pending"]
+    statuses: Names
+    nudge_after: DurationValue
+    pending_after: DurationValue
+    pending_status: Name = "Pending"
+    resolve_after: DurationValue | None = None
+    resolve_status: Name = "Resolved"
+    calendar: Name | None = None
+    template: Annotated[str, PlainValidator(lambda v: _check_template(v))] = DEFAULT_TEMPLATE
+
+    def durations(self) -> Iterator[tuple[str, Duration]]:
+        """(key path relative to the rule, duration) for every duration the rule holds."""
+        yield "nudge_after", self.nudge_after
+        yield "pending_after", self.pending_after
+        if self.resolve_after is not None:
+            yield "resolve_after", self.resolve_after
+
+
+def _check_template(value: Any) -> str:
+    expected = f"expected only the placeholders {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    try:
+        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(value)]
+    except ValueError as exc:  # e.g. a lone "{"
+        raise ValueError(f"{expected} (write {{{{ and }}}} for braces): {exc}") from None
+    for field, spec, conversion in fields:
+        if field is not None and (field not in PLACEHOLDERS or spec or conversion):
+            raise ValueError(f"{expected}, got {{{field}}}")
+    return value
+
+
+class Action(_Model):
+    """One escalation action: exactly one of note, priority, assign_agent, assign_team, transfer."""
+
+    note: Name | None = None
+    priority: Name | None = None
+    assign_agent: Name | None = None
+    assign_team: Name | None = None
+    transfer: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Action:
+        _exactly_one(self, ACTION_KEYS)
+        return self
+
+    @property
+    def key(self) -> str:
+        """Which of the five keys is set."""
+        return next(k for k in ACTION_KEYS if getattr(self, k) is not None)
+
+    @property
+    def value(self) -> str:
+        """The note text, priority, agent, team or department."""
+        value: str = getattr(self, self.key)
+        return value
+
+
+ACTION_KEYS = ("note", "priority", "assign_agent", "assign_team", "transfer")
+TRIGGER_KEYS = ("before_due", "at_due", "after_due", "no_response")
+
+
+class EscalationLevel(_Model):
+    """One SLA level: a trigger relative to the due date or to creation, and its actions."""
+
+    name: Name
+    before_due: DurationValue | None = None
+    at_due: Literal[True] | None = None
+    after_due: DurationValue | None = None
+    no_response: DurationValue | None = None
+    actions: Annotated[tuple[Action, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> EscalationLevel:
+        _exactly_one(self, TRIGGER_KEYS)
+        return self
+
+    @property
+    def offset_minutes(self) -> int:
+        """Where the level sits on its time line: minutes after the due date or creation."""
+        if self.before_due is not None:
+            return -int(self.before_due.delta.total_seconds()) // 60
+        duration = self.after_due or self.no_response
+        return int(duration.delta.total_seconds()) // 60 if duration else 0
+
+
+class SlaRule(_Rule):
+    """Act as the SLA due date nears or passes, or when no agent has responded in time."""
+
+    type: Literal["sla_escalation"]
+    exempt_statuses: tuple[Name, ...] = ()
+    calendar: Name | None = None
+    levels: Annotated[tuple[EscalationLevel, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_levels(self) -> SlaRule:
+        problems = _unique([level.name for level in self.levels], "level names", "levels")
+        if problems:
+            raise RulesError([Problem(f"{p.path}.name", p.message) for p in problems])
+        return self
+
+    def durations(self) -> Iterator[tuple[str, Duration]]:
+        """(key path relative to the rule, duration) for every duration the rule holds."""
+        for i, level in enumerate(self.levels):
+            for key in ("before_due", "after_due", "no_response"):
+                duration = getattr(level, key)
+                if duration is not None:
+                    yield f"levels[{i}].{key}", duration
+
+
+class LifecycleRule(_Rule):
+    """Move a ticket in one status that an agent has responded to into another status."""
+
+    type: Literal["lifecycle"]
+    from_status: Name = "Open"
+    to_status: Name = "Work in Progress"
+
+
+Rule = Annotated[AutoAssignRule | NudgeRule | SlaRule | LifecycleRule, Field(discriminator="type")]
+RULE_TYPES = ("auto_assign", "nudge_then_pending", "sla_escalation", "lifecycle")
+
+
+class RulesFile(_Model):
+    """A whole rules file: settings, named calendars and the rules in file order."""
+
+    settings: Settings = Settings()
+    calendars: dict[Name, Calendar] = {}
+    rules: tuple[Rule, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> RulesFile:
+        problems = _unique([rule.name for rule in self.rules], "rule names", "rules")
+        problems = [Problem(f"{p.path}.name", p.message) for p in problems]
+        for i, rule in enumerate(self.rules):
+            calendar = getattr(rule, "calendar", None)
+            if calendar is None:
+                continue
+            if calendar not in self.calendars:
+                defined = ", ".join(sorted(self.calendars)) or "none"
+                problems.append(
+                    Problem(
+                        f"rules[{i}].calendar",
+                        f"expected a calendar defined under [calendars] ({defined}),"
+                        f" got {calendar!r}",
+                    )
+                )
+            for path, duration in rule.durations():
+                if duration.unit == "d":
+                    problems.append(
+                        Problem(
+                            f"rules[{i}].{path}",
+                            f"expected minutes or hours (like 90m or 48h) with a calendar,"
+                            f" got {str(duration)!r}",
+                        )
+                    )
+        if problems:
+            raise RulesError(problems)
+        return self
+
+    def calendar_of(self, rule: Rule) -> Calendar | None:
+        """The calendar a rule counts business time in, or None for calendar time."""
+        name = getattr(rule, "calendar", None)
+        return None if name is None else self.calendars[name]
+
+    def names_to_resolve(self) -> dict[str, set[str]]:
+        """Every desk name the file uses, by kind, for checking them against a desk.
+
+        Kinds: status, agent, team, department, topic, priority. Disabled rules count too,
+        so that enabling one later cannot bring an unknown name.
+        """
+        names: dict[str, set[str]] = {
+            kind: set() for kind in ("status", "agent", "team", "department", "topic", "priority")
+        }
+        for rule in self.rules:
+            if isinstance(rule, AutoAssignRule):
+                names["topic"].add(rule.topic)
+                names["department"].update([rule.department] if rule.department else [])
+                names["agent"].update(rule.agents or ())
+                names["team"].update([rule.team] if rule.team else [])
+            elif isinstance(rule, NudgeRule):
+                names["status"].update(rule.statuses)
+                names["status"].add(rule.pending_status)
+                if rule.resolve_after is not None:
+                    names["status"].add(rule.resolve_status)
+            elif isinstance(rule, SlaRule):
+                names["status"].update(rule.exempt_statuses)
+                for level in rule.levels:
+                    for action in level.actions:
+                        kind = _ACTION_NAME_KINDS.get(action.key)
+                        if kind is not None:
+                            names[kind].add(action.value)
+            else:
+                names["status"].update((rule.from_status, rule.to_status))
+        return names
+
+
+_ACTION_NAME_KINDS = {
+    "priority": "priority",
+    "assign_agent": "agent",
+    "assign_team": "team",
+    "transfer": "department",
+}
+
+
+def load_rules(path: str | Path) -> RulesFile:
+    """Read and validate a rules file.
+
+    Raises:
+        RulesError: the file cannot be read, is not TOML, or does not describe valid rules.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        problem = Problem("", f"expected a readable UTF-8 file: {reason}")
+        raise RulesError([problem], str(path)) from None
+    return parse_rules(text, str(path))
+
+
+def parse_rules(text: str, source: str = "<rules>") -> RulesFile:
+    """Validate the text of a rules file; `source` names it in error messages.
+
+    Raises:
+        RulesError: the text is not TOML, or does not describe valid rules.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError([_syntax_problem(exc)], source) from None
+    try:
+        return RulesFile.model_validate(data)
+    except ValidationError as exc:
+        lines = _key_lines(text)
+        problems = [Problem(p.path, p.message, _line_of(p.path, lines)) for p in _problems_of(exc)]
+        raise RulesError(problems, source) from None
+
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+
+
+def _syntax_problem(exc: Exception) -> Problem:
+    found = _AT.search(str(exc))
+    message = f"expected valid TOML, got: {_AT.sub('', str(exc))}"
+    if found is None:
+        return Problem("", message)
+    return Problem("", message, int(found.group(1)), int(found.group(2)))
+
+
+def _problems_of(exc: ValidationError) -> list[Problem]:
+    """Pydantic's errors as key paths and what is expected there."""
+    problems: list[Problem] = []
+    for error in exc.errors():
+        path = _path(error["loc"])
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, RulesError):
+            problems.extend(Problem(_join(path, p.path), p.message, p.line) for p in cause.problems)
+            continue
+        kind = error["type"]
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            expected = ", ".join(repr(t) for t in RULE_TYPES)
+            got = error["ctx"].get("tag", "none") if kind == "union_tag_invalid" else "none"
+            message = f"expected one of {expected}, got {got!r}"
+            problems.append(Problem(_join(path, "type"), message))
+        elif kind == "missing":
+            problems.append(Problem(path, "expected this key; it is missing"))
+        elif kind == "extra_forbidden":
+            problems.append(Problem(path, "unknown key (check its spelling and table)"))
+        elif isinstance(cause, ValueError):
+            problems.append(Problem(path, str(cause)))
+        else:
+            expected = error["msg"].replace("Input should be", "expected", 1)
+            problems.append(Problem(path, f"{expected}, got {error['input']!r}"))
+    return problems
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """("rules", 2, "nudge_then_pending", "nudge_after") -> "rules[2].nudge_after"."""
+    text = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part == "[key]":
+            continue  # a bad dict key: the message already says the key is the problem
+        elif part in RULE_TYPES and i >= 2 and loc[i - 2] == "rules":
+            continue  # the discriminated union names the branch it tried
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _join(path: str, relative: str) -> str:
+    if not relative:
+        return path
+    if not path or relative.startswith("["):
+        return path + relative
+    return f"{path}.{relative}"
+
+
+_HEADER = re.compile(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+_KEY = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Key paths -> the line that opens them, from a light scan of table headers and keys."""
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}  # array-of-tables path -> how many seen so far
+    table = ""
+    in_string = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string:
+            in_string = (line.count('"""') + line.count("'''")) % 2 == 0
+            continue
+        header = _HEADER.match(line)
+        if header is not None:
+            table = ""
+            parts = header.group(2).split(".")
+            for i, part in enumerate(parts):
+                table = _join(table, part.strip().strip("\"'"))
+                if header.group(1) == "[[" and i == len(parts) - 1:
+                    counts[table] = counts.get(table, 0) + 1  # a new element of this array
+                if table in counts:  # within an array of tables: its latest element
+                    table += f"[{counts[table] - 1}]"
+            lines.setdefault(table, number)
+            continue
+        key = _KEY.match(line)
+        if key is not None:
+            lines.setdefault(_join(table, key.group(1).strip("\"'")), number)
+            in_string = (line.count('"""') + line.count("'''")) % 2 == 1
+    return lines
+
+
+def _line_of(path: str, lines: dict[str, int]) -> int | None:
+    """The line of `path`, or of the nearest enclosing key or table the scan found."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = re.sub(r"(\[\d+\]|\.?[^.\[]+)$", "", path)
+    return None
