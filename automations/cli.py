@@ -287,6 +287,6 @@ def demo(as_json: bool) -> None:
     if not as_json:
         click.echo(
             f"Example rules planned against a recording of a real osTicket desk,"
-            f" as of {now.isoformat()}:\n"
+            f" as of {now.replace(microsecond=0).isoformat()}:\n"
         )
     _print_decisions(decisions, as_json, explain=False)
