@@ -1,0 +1,102 @@
+"""`osticket demo` and `osticket auto ...` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from automations._ledger import Ledger
+from osticket_client.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "rules.toml"
+DEMO_RULES = ROOT / "automations" / "demo" / "rules.toml"
+
+
+def test_demo_plans_every_kind_of_rule_with_no_server() -> None:
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "recording of a real osTicket desk, as of 2026-11-29T15:24:22+00:00" in result.output
+    for rule in (
+        "Problems to agents",
+        "Nudge quiet customers",
+        "SLA",
+        "Answered means in progress",
+    ):
+        assert f"  {rule}" in result.output
+    data = json.loads(CliRunner().invoke(cli, ["demo", "--json"]).output)
+    kinds = {d["action"]["kind"] for d in data if d["action"]}
+    assert {"assign_agent", "reply", "set_priority", "note", "set_status"} <= kinds
+
+
+def test_the_demo_uses_the_example_rules() -> None:
+    assert DEMO_RULES.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8")
+
+
+def test_check_accepts_the_example() -> None:
+    result = CliRunner().invoke(cli, ["auto", "check", str(EXAMPLE)])
+    assert result.exit_code == 0
+    assert result.output == "ok: 6 rule(s), 5 enabled\n"
+
+
+def test_check_refuses_a_bad_file_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.toml"
+    bad.write_text(
+        '[[rules]]\nname = "x"\ntype = "lifecycle"\nfrom_status = "Open"\n'
+        'to_status = "Work in Progress"\nenabled = "yes"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["auto", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "rules[0].enabled" in result.output and "Traceback" not in result.output
+
+
+def test_check_against_the_desk(
+    recorded: Any, desk_env: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name, value in desk_env(agent="admin").items():
+        monkeypatch.setenv(name, value)
+    rules = tmp_path / "rules.toml"
+    text = EXAMPLE.read_text(encoding="utf-8").replace('"Lim Ited"', '"Lim Itedd"')
+    rules.write_text(text, encoding="utf-8")
+    with recorded("cli_auto_check_desk"):
+        result = CliRunner().invoke(cli, ["auto", "check", "--desk", str(rules)])
+    assert result.exit_code == 2, result.output
+    assert "unknown agent 'Lim Itedd'; the desk offers: Ada Admin, Lim Ited, Vera Viewer" in (
+        result.output
+    )
+
+
+def test_a_second_run_waits_for_none_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OSTICKET_URL", "http://desk.invalid/")
+    rules = tmp_path / "rules.toml"
+    shutil.copy(EXAMPLE, rules)
+    holder = Ledger(tmp_path / "osticket-automations.sqlite")
+    holder.acquire()
+    try:
+        result = CliRunner().invoke(cli, ["auto", "run", str(rules)])
+    finally:
+        holder.close()
+    assert result.exit_code == 10
+    assert "another run holds" in result.output
+
+
+def test_status_of_a_fresh_ledger(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    shutil.copy(EXAMPLE, rules)
+    result = CliRunner().invoke(cli, ["auto", "status", str(rules)])
+    assert (result.exit_code, result.output) == (0, "no runs yet\n")
+
+
+@pytest.mark.parametrize("at", ["tomorrow", "2026-12-01T09:00:00"])
+def test_plan_refuses_times_without_an_offset(at: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OSTICKET_URL", "http://desk.invalid/")
+    result = CliRunner().invoke(cli, ["auto", "plan", str(EXAMPLE), "--at", at])
+    assert result.exit_code == 2 and "--at" in result.output
