@@ -126,12 +126,12 @@ def read_action(
         )
     if status >= 500:
         raise ServerError(
-            "the desk failed", status_code=status, text=plain_text(body)[:300], endpoint=endpoint
+            "the desk failed", status_code=status, text=plain_text(body, 300), endpoint=endpoint
         )
     raise UnexpectedResponse(
         f"unexpected answer to {route.name}",
         status_code=status,
-        text=plain_text(body)[:300],
+        text=plain_text(body, 300),
         endpoint=endpoint,
     )
 
@@ -532,7 +532,7 @@ class AgentOperations:
             raise ActionRejected(
                 f"the desk refused to export queue {queue}",
                 status_code=response.status_code,
-                text=refusal(response.text) or plain_text(response.text)[:200],
+                text=refusal(response.text) or plain_text(response.text, 200),
                 endpoint=endpoint,
             )
         export_id = str(self.staff.json(response, endpoint, "eid"))
@@ -542,7 +542,7 @@ class AgentOperations:
             raise UnexpectedResponse(
                 "the export could not be downloaded",
                 status_code=download.status_code,
-                text=plain_text(download.text)[:200],
+                text=plain_text(download.text, 200),
                 endpoint=endpoint,
             )
         text = download.content.decode("utf-8-sig")
@@ -687,7 +687,7 @@ class AgentOperations:
                 raise UnexpectedResponse(
                     "the desk's answer to a lock request is not JSON",
                     status_code=response.status_code,
-                    text=plain_text(response.text)[:200],
+                    text=plain_text(response.text, 200),
                     endpoint=endpoint,
                 ) from None
             if lock.acquired:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from ._errors import (
@@ -16,6 +15,7 @@ from ._errors import (
     TicketOutcomeUnknown,
     UnexpectedResponse,
 )
+from ._pages import plain_text
 
 __all__ = [
     "API_PREFIXES",
@@ -44,13 +44,9 @@ def is_route_miss(status: int, text: str) -> bool:
     return status == 404 or (status == 400 and text.strip() == "URL not supported")
 
 
-def summarize(text: str, limit: int = 300) -> str:
-    """The server's text as a user can read it in one line: tags dropped, blanks folded."""
-    if "<" in text and ">" in text:
-        text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
-        text = html.unescape(re.sub(r"<[^>]+>", " ", text))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def summarize(text: str) -> str:
+    """The server's text as a user can read it in one line (at most 300 characters)."""
+    return plain_text(text, 300)
 
 
 def parse_field_errors(text: str) -> dict[str, str]:

@@ -283,9 +283,16 @@ def _message(html: str, ident: str) -> str | None:
 # --------------------------------------------------------------------------- any page
 
 
-def plain_text(html: str) -> str:
-    """The text of an HTML fragment (or plain text), tags dropped and whitespace folded."""
-    return _fold(_soup(html).get_text(" ")) if "<" in html else _fold(html)
+def plain_text(html: str, limit: int | None = None) -> str:
+    """The text of an HTML fragment (or plain text) on one line: tags, scripts and styles
+    dropped, whitespace folded, cut with "…" past `limit` characters."""
+    if "<" in html:
+        soup = _soup(html)
+        for tag in soup.select("script, style"):
+            tag.decompose()
+        html = soup.get_text(" ")
+    text = _fold(html)
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def readable_text(html: str) -> str:
