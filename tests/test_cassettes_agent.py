@@ -219,10 +219,16 @@ def test_v117_desk_works_the_same(recorded: Any) -> None:
             desk.assign(number, agent="Ada Admin"),
             desk.reply(number, "On it", status="Work in Progress"),
             desk.set_status(number, "Pending"),
-            desk.set_status(number, "Closed"),
+            desk.set_status(number, "pending"),
         ]
-    assert all(s.changed for s in steps)
+        ticket = desk.get_ticket(number)
+        listed = [r for r in desk.list_tickets(1) if r.number == number]
+        steps.append(desk.set_status(number, "Closed"))
+    assert [s.changed for s in steps] == [True, True, True, False, True]
     assert 422 in [r["status"]["code"] for r in cassette.responses]  # its login page
+    assert (ticket.status, ticket.state, ticket.assigned_agent) == ("Pending", "open", "Ada Admin")
+    assert [e.type for e in ticket.thread] == ["message", "response"]
+    assert listed and listed[0].status == "Pending" and listed[0].answered
 
 
 def test_find_tickets(recorded: Any) -> None:
