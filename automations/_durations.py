@@ -39,6 +39,8 @@ _RANGE = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
 _ONE_DAY = timedelta(days=1)
 _DAY_MINUTES = 24 * 60
 
+Ranges = tuple[tuple[int, int], ...]  # opening ranges of a day, in minutes since midnight
+
 
 @dataclass(frozen=True)
 class Duration:
@@ -107,7 +109,6 @@ def _parse_holiday(value: Any) -> date:
     raise ValueError(f"expected a date like 2026-12-25, got {value!r}")
 
 
-Ranges = tuple[tuple[int, int], ...]  # opening ranges of a day, in minutes since midnight
 DayHours = Annotated[
     Ranges,
     PlainValidator(_parse_day_hours),
@@ -163,7 +164,7 @@ class _OpeningHours:
     def __init__(
         self,
         zone: ZoneInfo,
-        week: tuple[tuple[tuple[int, int], ...], ...],
+        week: tuple[Ranges, ...],
         holidays: frozenset[date],
     ) -> None:
         self._zone = zone

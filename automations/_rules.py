@@ -68,6 +68,7 @@ import string
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -124,9 +125,11 @@ class Problem:
     column: int | None = None
 
     def __str__(self) -> str:
-        where = f" (line {self.line}" if self.line else ""
-        where += f", column {self.column})" if self.column else ")" if where else ""
-        return (f"{self.path}: " if self.path else "") + self.message + where
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        if self.line is None:
+            return text
+        column = f", column {self.column}" if self.column is not None else ""
+        return f"{text} (line {self.line}{column})"
 
 
 class RulesError(ValueError):
@@ -231,27 +234,6 @@ class AutoAssignRule(_Rule):
         return self
 
 
-class NudgeRule(_Rule):
-    """Remind a customer who has not answered, then set Pending (and optionally Resolved)."""
-
-    type: Literal["nudge_then_pending"]
-    statuses: Names
-    nudge_after: DurationValue
-    pending_after: DurationValue
-    pending_status: Name = "Pending"
-    resolve_after: DurationValue | None = None
-    resolve_status: Name = "Resolved"
-    calendar: Name | None = None
-    template: Annotated[str, PlainValidator(lambda v: _check_template(v))] = DEFAULT_TEMPLATE
-
-    def durations(self) -> Iterator[tuple[str, Duration]]:
-        """(key path relative to the rule, duration) for every duration the rule holds."""
-        yield "nudge_after", self.nudge_after
-        yield "pending_after", self.pending_after
-        if self.resolve_after is not None:
-            yield "resolve_after", self.resolve_after
-
-
 def _check_template(value: Any) -> str:
     expected = f"expected only the placeholders {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
     if not isinstance(value, str):
@@ -264,6 +246,27 @@ def _check_template(value: Any) -> str:
         if field is not None and (field not in PLACEHOLDERS or spec or conversion):
             raise ValueError(f"{expected}, got {{{field}}}")
     return value
+
+
+class NudgeRule(_Rule):
+    """Remind a customer who has not answered, then set Pending (and optionally Resolved)."""
+
+    type: Literal["nudge_then_pending"]
+    statuses: Names
+    nudge_after: DurationValue
+    pending_after: DurationValue
+    pending_status: Name = "Pending"
+    resolve_after: DurationValue | None = None
+    resolve_status: Name = "Resolved"
+    calendar: Name | None = None
+    template: Annotated[str, PlainValidator(_check_template)] = DEFAULT_TEMPLATE
+
+    def durations(self) -> Iterator[tuple[str, Duration]]:
+        """(key path relative to the rule, duration) for every duration the rule holds."""
+        yield "nudge_after", self.nudge_after
+        yield "pending_after", self.pending_after
+        if self.resolve_after is not None:
+            yield "resolve_after", self.resolve_after
 
 
 class Action(_Model):
@@ -292,6 +295,13 @@ class Action(_Model):
         return value
 
 
+def _only_true(value: Any) -> bool:
+    if value is not True:
+        raise ValueError(f"expected true (or no at_due key), got {str(value).lower()}")
+    return True
+
+
+_MINUTE = timedelta(minutes=1)
 ACTION_KEYS = ("note", "priority", "assign_agent", "assign_team", "transfer")
 TRIGGER_KEYS = ("before_due", "at_due", "after_due", "no_response")
 
@@ -301,7 +311,7 @@ class EscalationLevel(_Model):
 
     name: Name
     before_due: DurationValue | None = None
-    at_due: Literal[True] | None = None
+    at_due: Annotated[bool, PlainValidator(_only_true)] | None = None
     after_due: DurationValue | None = None
     no_response: DurationValue | None = None
     actions: Annotated[tuple[Action, ...], Field(min_length=1)]
@@ -315,9 +325,9 @@ class EscalationLevel(_Model):
     def offset_minutes(self) -> int:
         """Where the level sits on its time line: minutes after the due date or creation."""
         if self.before_due is not None:
-            return -int(self.before_due.delta.total_seconds()) // 60
+            return -(self.before_due.delta // _MINUTE)
         duration = self.after_due or self.no_response
-        return int(duration.delta.total_seconds()) // 60 if duration else 0
+        return duration.delta // _MINUTE if duration else 0
 
 
 class SlaRule(_Rule):
@@ -485,28 +495,40 @@ def _syntax_problem(exc: Exception) -> Problem:
 def _problems_of(exc: ValidationError) -> list[Problem]:
     """Pydantic's errors as key paths and what is expected there."""
     problems: list[Problem] = []
-    for error in exc.errors():
-        path = _path(error["loc"])
+    errors = exc.errors()
+    paths = [_path(error["loc"]) for error in errors]
+    for error, path in zip(errors, paths, strict=True):
         cause = error.get("ctx", {}).get("error")
         if isinstance(cause, RulesError):
             problems.extend(Problem(_join(path, p.path), p.message, p.line) for p in cause.problems)
             continue
         kind = error["type"]
-        if kind in ("union_tag_invalid", "union_tag_not_found"):
-            expected = ", ".join(repr(t) for t in RULE_TYPES)
-            got = error["ctx"].get("tag", "none") if kind == "union_tag_invalid" else "none"
-            message = f"expected one of {expected}, got {got!r}"
-            problems.append(Problem(_join(path, "type"), message))
+        if kind == "union_tag_invalid":
+            message = f"expected one of {_RULE_TYPES_TEXT}, got {error['ctx']['tag']!r}"
+        elif kind == "union_tag_not_found":
+            message = f"expected this key (one of {_RULE_TYPES_TEXT}); it is missing"
         elif kind == "missing":
-            problems.append(Problem(path, "expected this key; it is missing"))
+            message = "expected this key; it is missing"
         elif kind == "extra_forbidden":
-            problems.append(Problem(path, "unknown key (check its spelling and table)"))
+            message = "unknown key (check its spelling and table)"
+        elif kind == "too_short":
+            if any(other.startswith(f"{path}[") for other in paths):
+                continue  # pydantic counts only the valid items; the others' problems say why
+            message = f"expected at least {error['ctx']['min_length']} item, got none"
+        elif kind == "string_too_short":
+            message = "expected a non-empty string, got ''"
         elif isinstance(cause, ValueError):
-            problems.append(Problem(path, str(cause)))
+            message = str(cause)
         else:
             expected = error["msg"].replace("Input should be", "expected", 1)
-            problems.append(Problem(path, f"{expected}, got {error['input']!r}"))
+            message = f"{expected}, got {error['input']!r}"
+        problems.append(
+            Problem(_join(path, "type") if kind.startswith("union_tag") else path, message)
+        )
     return problems
+
+
+_RULE_TYPES_TEXT = ", ".join(repr(t) for t in RULE_TYPES)
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
