@@ -83,7 +83,12 @@ def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | No
 
 
 def plan(
-    rules: RulesFile, snapshots: Sequence[TicketSnapshot], now: datetime, history: History
+    rules: RulesFile,
+    snapshots: Sequence[TicketSnapshot],
+    now: datetime,
+    history: History,
+    *,
+    explain: bool = True,
 ) -> list[Decision]:
     """Decide, for every enabled rule and each ticket in its scope, what is due now or why not.
 
@@ -96,6 +101,8 @@ def plan(
         snapshots: the tickets of this pass.
         now: the planning instant (aware).
         history: what earlier runs did (the ledger).
+        explain: keep the Decisions without an action (why nothing is due); a run, which
+            needs only the actions, saves their cost on large desks.
 
     Raises:
         ValueError: `now` is naive.
@@ -121,7 +128,8 @@ def plan(
             for snapshot in considered:
                 verdict = "closed" if snapshot.state == "closed" else decide(snapshot)
                 if isinstance(verdict, str):
-                    decisions.append(Decision(name, snapshot.summary.number, None, verdict))
+                    if explain:
+                        decisions.append(Decision(name, snapshot.summary.number, None, verdict))
                 else:
                     decisions.extend(verdict)
         return decisions

@@ -214,10 +214,11 @@ class Pass:
         return snapshots
 
     def decide(
-        self, now: datetime, summary: RunSummary, *, remember: bool = False
+        self, now: datetime, summary: RunSummary, *, remember: bool = False, explain: bool = True
     ) -> list[Decision]:
         """Plan against the desk as it is now (writes nothing but remembered conversations)."""
-        return plan(self.rules, self.snapshots(summary, remember=remember), now, self.ledger)
+        snapshots = self.snapshots(summary, remember=remember)
+        return plan(self.rules, snapshots, now, self.ledger, explain=explain)
 
     # -- running -------------------------------------------------------------------------
 
@@ -229,7 +230,7 @@ class Pass:
         try:
             if not dry_run:
                 self.reconcile(summary)
-            decisions = self.decide(self.clock(), summary, remember=not dry_run)
+            decisions = self.decide(self.clock(), summary, remember=not dry_run, explain=False)
             actions = [d.action for d in decisions if d.action is not None]
             summary.planned = len(actions)
             if not dry_run:
