@@ -29,6 +29,7 @@ from ._cli_support import (
     reported_errors,
 )
 from ._doctor import run_checks
+from ._lab_cli import lab
 from ._masking import MASK, mask
 from ._models import NewTicket
 from ._pages import readable_text
@@ -383,7 +384,7 @@ def _report(result: ActionResult, as_json: bool) -> None:
 def ticket_status(
     state: CliState, /, number: str, status: str, comment: str | None, as_json: bool
 ) -> None:
-    """Set a ticket's STATUS (name or id, e.g. "Work in Progress")."""
+    """Set a ticket's STATUS by name or id ("Work in Progress", 6)."""
     with reported_errors():
         _report(state.desk.set_status(number, status, comment=comment), as_json)
 
@@ -538,3 +539,4 @@ def main() -> NoReturn:
 
 cli.add_command(auto)
 cli.add_command(demo)
+cli.add_command(lab)
