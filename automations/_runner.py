@@ -40,6 +40,14 @@ __all__ = [
 
 # Sending these twice leaves the ticket as sending them once would.
 REPEAT_SAFE = frozenset({"assign_agent", "assign_team", "set_status", "set_priority", "transfer"})
+# The listing's field each repeat-safe action changes, for the audit log's before -> after.
+_FIELD_OF = {
+    "assign_agent": "agent",
+    "assign_team": "team",
+    "set_status": "status",
+    "set_priority": "priority",
+    "transfer": "department",
+}
 # How far before its intent a reply or note found on the ticket may be dated (clock skew).
 _SKEW = timedelta(minutes=2)
 
@@ -176,6 +184,7 @@ class Pass:
     clock: Callable[[], datetime]
     should_stop: Callable[[], bool] = lambda: False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _listed: dict[str, TicketSummary] = field(default_factory=dict, init=False, repr=False)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -230,7 +239,9 @@ class Pass:
         try:
             if not dry_run:
                 self.reconcile(summary)
-            decisions = self.decide(self.clock(), summary, remember=not dry_run, explain=False)
+            snapshots = self.snapshots(summary, remember=not dry_run)
+            self._listed = {s.summary.number: s.summary for s in snapshots}
+            decisions = plan(self.rules, snapshots, self.clock(), self.ledger, explain=False)
             actions = [d.action for d in decisions if d.action is not None]
             summary.planned = len(actions)
             if not dry_run:
@@ -298,13 +309,20 @@ class Pass:
                 "rule": action.rule,
                 "ticket": action.number,
                 "action": action.kind,
-                "after": action.value if action.kind not in ("reply", "note") else None,
+                "before": self._before(action),
+                "after": action.value if action.kind in _FIELD_OF else None,
                 "reason": action.reason,
                 "outcome": state,
                 "message": message,
             }
         )
         return state
+
+    def _before(self, action: PlannedAction) -> str | None:
+        """What the listing showed of the field an action changes (None for replies, notes)."""
+        row = self._listed.get(action.number)
+        field = _FIELD_OF.get(action.kind)
+        return getattr(row, field) if row is not None and field else None
 
     def _perform(self, action: PlannedAction) -> ActionResult:
         comment = action.note
