@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS actions (
     state TEXT NOT NULL,
     intended_at TEXT NOT NULL,
     settled_at TEXT,
-    message TEXT
+    message TEXT,
+    after_entry INTEGER
 );
 CREATE INDEX IF NOT EXISTS actions_by_ticket ON actions (number, intended_at);
 CREATE TABLE IF NOT EXISTS tickets (
@@ -76,6 +77,7 @@ class LedgerRow:
     intended_at: datetime
     settled_at: datetime | None
     message: str | None
+    after_entry: int | None = None
 
     def action(self) -> PlannedAction:
         """The action as it was planned."""
@@ -159,13 +161,20 @@ class Ledger:
 
     # -- actions -------------------------------------------------------------------------
 
-    def intend(self, action: PlannedAction, run_id: str, now: datetime) -> None:
-        """Record an action as about to be sent (committed before it is sent)."""
+    def intend(
+        self, action: PlannedAction, run_id: str, now: datetime, after_entry: int | None = None
+    ) -> None:
+        """Record an action as about to be sent (committed before it is sent).
+
+        `after_entry` is the newest thread entry id the pass knew of the ticket: a reply or
+        note found later with a higher id is this one, whatever the desk's clock says.
+        """
         self._db.execute(
             "INSERT INTO actions (key, run_id, rule, number, kind, value, note, reason, state,"
-            " intended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intended', ?)"
+            " intended_at, after_entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intended', ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET run_id = excluded.run_id, state = 'intended',"
-            " intended_at = excluded.intended_at, settled_at = NULL, message = NULL",
+            " intended_at = excluded.intended_at, settled_at = NULL, message = NULL,"
+            " after_entry = excluded.after_entry",
             (
                 action.key,
                 run_id,
@@ -176,6 +185,7 @@ class Ledger:
                 action.note,
                 action.reason,
                 _iso(now),
+                after_entry,
             ),
         )
 
@@ -197,7 +207,7 @@ class Ledger:
     def _rows(self, where: str, args: tuple[object, ...] = ()) -> list[LedgerRow]:
         cursor = self._db.execute(
             "SELECT key, run_id, rule, number, kind, value, note, reason, state, intended_at,"
-            f" settled_at, message FROM actions {where}",
+            f" settled_at, message, after_entry FROM actions {where}",
             args,
         )
         return [
@@ -214,6 +224,7 @@ class Ledger:
                 intended_at=datetime.fromisoformat(r[9]),
                 settled_at=_when(r[10]),
                 message=r[11],
+                after_entry=r[12],
             )
             for r in cursor
         ]

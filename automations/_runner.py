@@ -14,6 +14,7 @@ from osticket_client import (
     ConnectError,
     OsTicketError,
     OutcomeUnknown,
+    ThreadEntry,
     Ticket,
     TicketLocked,
     TicketNotFound,
@@ -48,8 +49,9 @@ _FIELD_OF = {
     "set_priority": "priority",
     "transfer": "department",
 }
-# How far before its intent a reply or note found on the ticket may be dated (clock skew).
-_SKEW = timedelta(minutes=2)
+# Without the newest entry id the pass knew, how far before its intent a reply or note found
+# on the ticket may be dated (the desk's clock may lag the runner's).
+_SKEW = timedelta(minutes=15)
 
 
 def signature_of(row: TicketSummary) -> str:
@@ -184,7 +186,7 @@ class Pass:
     clock: Callable[[], datetime]
     should_stop: Callable[[], bool] = lambda: False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    _listed: dict[str, TicketSummary] = field(default_factory=dict, init=False, repr=False)
+    _listed: dict[str, TicketSnapshot] = field(default_factory=dict, init=False, repr=False)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -240,7 +242,7 @@ class Pass:
             if not dry_run:
                 self.reconcile(summary)
             snapshots = self.snapshots(summary, remember=not dry_run)
-            self._listed = {s.summary.number: s.summary for s in snapshots}
+            self._listed = {s.summary.number: s for s in snapshots}
             decisions = plan(self.rules, snapshots, self.clock(), self.ledger, explain=False)
             actions = [d.action for d in decisions if d.action is not None]
             summary.planned = len(actions)
@@ -280,7 +282,10 @@ class Pass:
 
     def _send(self, action: PlannedAction, summary: RunSummary) -> str:
         """Record the intent, send, record the outcome; returns the state it ended in."""
-        self.ledger.intend(action, self.run_id, self.clock())
+        seen = self._listed.get(action.number)
+        known = seen.conversation if seen is not None else None
+        after = max((e.id for e in known), default=None) if known else None
+        self.ledger.intend(action, self.run_id, self.clock(), after)
         try:
             result = self._perform(action)
         except TicketLocked as exc:
@@ -320,9 +325,9 @@ class Pass:
 
     def _before(self, action: PlannedAction) -> str | None:
         """What the listing showed of the field an action changes (None for replies, notes)."""
-        row = self._listed.get(action.number)
+        seen = self._listed.get(action.number)
         field = _FIELD_OF.get(action.kind)
-        return getattr(row, field) if row is not None and field else None
+        return getattr(seen.summary, field) if seen is not None and field else None
 
     def _perform(self, action: PlannedAction) -> ActionResult:
         comment = action.note
@@ -382,9 +387,15 @@ class Pass:
             return None
         wanted = plain_text(row.value)[:80]
         kind = "response" if row.kind == "reply" else "note"
+
+        def later(entry: ThreadEntry) -> bool:
+            # Entry ids only grow: newer than what the pass knew is posted after the intent.
+            # Without that id, the entry's time (allowing for the desk's clock) must do.
+            if row.after_entry is not None:
+                return entry.id > row.after_entry
+            return entry.created >= row.intended_at - _SKEW
+
         return any(
-            e.type == kind
-            and e.created >= row.intended_at - _SKEW
-            and plain_text(e.body).startswith(wanted)
+            e.type == kind and later(e) and plain_text(e.body).startswith(wanted)
             for e in ticket.thread
         )

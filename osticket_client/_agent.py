@@ -648,6 +648,16 @@ class AgentOperations:
             if response.status_code in (301, 302, 303):
                 posted = True  # the desk releases the lock itself after a post
                 return ActionResult(changed=True, message=done)
+            if response.status_code >= 500:
+                # The desk may fail after storing the entry (e.g. while e-mailing it).
+                raise OutcomeUnknown(
+                    f"the desk failed (HTTP {response.status_code}); the {name} may have been"
+                    " posted",
+                    status_code=response.status_code,
+                    text=plain_text(response.text, 200),
+                    endpoint=endpoint,
+                    hint="read the ticket's thread before posting again",
+                )
             reason = refusal(response.text) or f"HTTP {response.status_code}"
             if "locked by" in reason.lower():
                 raise TicketLocked(

@@ -230,7 +230,7 @@ class NewTicket(BaseModel):
     @field_validator("phone_ext")
     @classmethod
     def _ext(cls, value: str | None) -> str | None:
-        if value is not None and not value.isdigit():
+        if value is not None and not (value.isascii() and value.isdigit()):
             raise ValueError(f"an extension is digits only, got {value!r}")
         return value
 
