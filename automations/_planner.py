@@ -61,6 +61,11 @@ class _Context:
     now: datetime
     history: History
     calendar: Calendar | None
+    explain: bool = True
+
+
+# A reason, or one whose time is formatted only when the reason is shown.
+_Reason = str | tuple[str, datetime]
 
 
 def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | None) -> bool:
@@ -123,7 +128,8 @@ def plan(
             considered = (
                 snapshots if in_scope is None else [s for s in snapshots if in_scope(s.summary)]
             )
-            decide = _planner(rule, _Context(now, history, rules.calendar_of(rule)), snapshots)
+            context = _Context(now, history, rules.calendar_of(rule), explain)
+            decide = _planner(rule, context, snapshots)
             name = rule.name
             for snapshot in considered:
                 verdict = "closed" if snapshot.state == "closed" else decide(snapshot)
@@ -383,7 +389,7 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
         anchor: datetime,
         summary: TicketSummary,
         acting: list[Decision],
-        reasons: list[str],
+        reasons: list[_Reason],
     ) -> None:
         """Act on the most advanced level reached; say when the next one comes."""
         following = None  # the next level to come, and when
@@ -393,7 +399,7 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
                 break
             following = level, at
         else:
-            reasons.append(f"next level {levels[0].name} at {_iso(at)}")
+            reasons.append((f"next level {levels[0].name} at", at))
             return
         number = summary.number
         prefix = f"{rule.name}|{number}|{anchor_name}:{_iso(anchor)}|level:{level.name}|"
@@ -410,14 +416,14 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
         if done:
             reasons.append(f"level {level.name}: {done} of {len(level.steps)} actions done")
         if following is not None:
-            reasons.append(f"next level {following[0].name} at {_iso(following[1])}")
+            reasons.append((f"next level {following[0].name} at", following[1]))
 
     def decide(snapshot: TicketSnapshot) -> str | list[Decision]:
         summary = snapshot.summary
         if summary.status in rule.exempt_statuses:
             return f"exempt: status {summary.status}"
         acting: list[Decision] = []
-        reasons: list[str] = []
+        reasons: list[_Reason] = []
         if on_due:
             due = summary.due_date or summary.sla_due
             if due is None:
@@ -434,7 +440,10 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
                 reasons.append("creation time unknown")
             else:
                 walk(on_creation, "created", summary.created, summary, acting, reasons)
-        return acting or "; ".join(reasons)
+        if acting or not context.explain:
+            return acting or ""
+        # Times are formatted only for reasons someone reads (auto plan --explain).
+        return "; ".join(r if isinstance(r, str) else f"{r[0]} {_iso(r[1])}" for r in reasons)
 
     return decide
 
