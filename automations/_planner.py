@@ -404,6 +404,7 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
         number = summary.number
         prefix = f"{rule.name}|{number}|{anchor_name}:{_iso(anchor)}|level:{level.name}|"
         done = 0
+        reason = ""  # one per level, made when a first step acts
         for step in level.steps:
             key = prefix + step.label
             if history.done_at(key) is not None:
@@ -411,7 +412,7 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
             elif step.shown_as is not None and getattr(summary, step.shown_as) == step.value:
                 reasons.append(f"level {level.name} {step.label}: already {step.value}")
             else:
-                reason = f"level {level.name} reached at {_iso(at)}"
+                reason = reason or f"level {level.name} reached at {_iso(at)}"
                 acting += _act(rule, number, step.kind, step.value, reason, key)
         if done:
             reasons.append(f"level {level.name}: {done} of {len(level.steps)} actions done")
