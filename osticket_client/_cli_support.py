@@ -4,7 +4,7 @@ reporting and the common options. Kept apart so that `automations.cli` can use i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -38,6 +38,7 @@ __all__ = [
     "json_option",
     "pass_state",
     "reported_errors",
+    "table",
 ]
 
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
@@ -114,3 +115,18 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 comment_option = click.option("--comment", help="Internal note added with the change.")
+
+
+def _cut(value: str | None, width: int | None) -> str:
+    text = value or "-"
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
+
+
+def table(
+    headings: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[int | None]
+) -> None:
+    """A table for people: each column cut to its width ("…"), None for a last, free column."""
+    line = "  ".join("{}" if w is None else f"{{:<{w}}}" for w in widths)
+    click.echo(line.format(*headings).rstrip())
+    for row in rows:
+        click.echo(line.format(*(_cut(c, w) for c, w in zip(row, widths, strict=True))).rstrip())

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._admin import PRACTICE, apply_plan, default_password_file, plan_setup, read_inventory
-from ._cli_support import EXIT_CODES, CliState, fail, pass_state, reported_errors
+from ._cli_support import EXIT_CODES, CliState, fail, pass_state, reported_errors, table
 from ._errors import OsTicketError
 from ._lab import (
     STOCK_TOPICS,
@@ -77,21 +77,22 @@ def lab_setup(state: CliState, /, password_file: Path | None, dry_run: bool) -> 
 
 
 def _table(tickets: list[tuple[str, NewTicket]], topic_names: dict[int, str]) -> None:
-    line = "{:<8}  {:<22}  {:<31}  {:<9}  {:<4}  {:<5}  {}"
-    click.echo(line.format("Ticket", "Customer", "Topic", "Priority", "Body", "Files", "Subject"))
-    for number, t in tickets:
-        topic = topic_names.get(t.topic_id or 0, "(default)")
-        click.echo(
-            line.format(
+    table(
+        ("Ticket", "Customer", "Topic", "Priority", "Body", "Files", "Subject"),
+        (
+            (
                 number,
-                t.name[:22],
-                topic[:31],
+                t.name,
+                topic_names.get(t.topic_id or 0, "(default)"),
                 t.priority.name.title() if t.priority else "-",
                 "html" if t.html else "text",
-                len(t.attachments),
+                str(len(t.attachments)),
                 t.subject,
-            ).rstrip()
-        )
+            )
+            for number, t in tickets
+        ),
+        (8, 22, 31, 9, 4, 5, None),
+    )
 
 
 @lab.command("seed")

@@ -13,7 +13,7 @@ import json
 import sys
 import textwrap
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import IO, Any, NoReturn
 
@@ -27,6 +27,7 @@ from ._cli_support import (
     json_option,
     pass_state,
     reported_errors,
+    table,
 )
 from ._doctor import run_checks
 from ._lab_cli import lab
@@ -240,18 +241,6 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-def _cut(value: str | None, width: int) -> str:
-    text = value or "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _table(headings: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[int]) -> None:
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    click.echo(line.format(*headings).rstrip())
-    for row in rows:
-        click.echo(line.format(*(_cut(c, w) for c, w in zip(row, widths, strict=True))).rstrip())
-
-
 @ticket.command("show")
 @click.argument("number")
 @json_option
@@ -303,7 +292,7 @@ def ticket_list(state: CliState, /, queue: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False))
         return
-    _table(
+    table(
         ("Ticket", "Last update", "Subject", "From", "Priority", "Assignee", "Status", "SLA due"),
         (
             (
@@ -339,7 +328,7 @@ def ticket_find(state: CliState, /, query: str, limit: int, as_json: bool) -> No
         click.echo(result.model_dump_json())
         return
     if result.tickets:
-        _table(
+        table(
             ("Ticket", "Subject", "User"),
             ((t.number, t.subject or "", t.user or "") for t in result.tickets),
             (8, 40, 24),
