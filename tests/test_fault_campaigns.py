@@ -40,12 +40,8 @@ from osticket_client import (
 from osticket_client._pages import _SUMMARY_COLUMNS, FIXED_EXPORT_ORDER
 from tests.standin import Crash, Fault, StandInDesk, locked, lost_answer
 from tests.test_runner import EXPECTED, World
+from tests.test_staff_faults import BASE, LOGGED_IN, LOGIN_PAGE, LOOKUP, SCP
 
-BASE = "https://desk.example/"
-SCP = BASE + "scp/"
-LOGIN_PAGE = '<form id="login"><input type="hidden" name="__CSRFToken__" value="tok-1"></form>'
-LOGGED_IN = json.dumps({"status": 302, "redirect": "index.php"})
-LOOKUP = json.dumps([{"value": "123456", "ticket_id": 7}])
 LOCK = json.dumps({"id": 3, "time": 180, "code": "lock-code"})
 LOCK_HELD = json.dumps(
     {"id": 0, "retry": False, "msg": 'Currently locked by <img class="avatar"/> Vera Viewer'}
