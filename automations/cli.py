@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -61,10 +63,20 @@ def _parse_at(value: str | None) -> datetime:
     return when.astimezone(timezone.utc)
 
 
-def _pass(state: CliState, rules_path: str, rules: RulesFile, clock: Any) -> Pass:
+@contextmanager
+def _pass(state: CliState, rules_path: str, rules: RulesFile, clock: Any) -> Iterator[Pass]:
+    """A pass with the rules file's ledger and audit log; the ledger is closed after."""
     ledger = Ledger(_beside(rules_path, rules.settings.ledger))
-    audit = AuditLog(_beside(rules_path, rules.settings.audit_log))
-    return Pass(state.desk, rules, ledger, audit, clock)
+    try:
+        yield Pass(
+            state.desk,
+            rules,
+            ledger,
+            AuditLog(_beside(rules_path, rules.settings.audit_log)),
+            clock,
+        )
+    finally:
+        ledger.close()
 
 
 @click.group()
@@ -158,8 +170,7 @@ def auto_plan(
     """Show what a run would do now (or --at a time), changing nothing."""
     rules = _rules(rules_file)
     now = _parse_at(at)
-    with reported_errors():
-        run = _pass(state, rules_file, rules, lambda: now)
+    with reported_errors(), _pass(state, rules_file, rules, lambda: now) as run:
         decisions = run.decide(now, RunSummary(run.run_id))
     wanted = explain or only
     if wanted:
@@ -187,25 +198,25 @@ def auto_run(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     code = 0
-    with reported_errors():
-        run = _pass(state, rules_file, rules, lambda: datetime.now(timezone.utc))
+    with reported_errors(), _pass(state, rules_file, rules, _utc_now) as run:
         try:
             run.ledger.acquire()
         except LedgerBusy as exc:
             click.echo(f"Error: {exc}", err=True)
             click.get_current_context().exit(EXIT_BUSY)
-        try:
-            while True:
-                run.should_stop = stop.is_set
-                summary = run.run(max_actions=max_actions, dry_run=dry_run)
-                click.echo(summary.line())
-                code = summary.exit_code
-                if interval is None or stop.wait(interval):
-                    break
-                run = Pass(run.desk, rules, run.ledger, run.audit, run.clock)
-        finally:
-            run.ledger.close()
+        while True:
+            run.should_stop = stop.is_set
+            summary = run.run(max_actions=max_actions, dry_run=dry_run)
+            click.echo(summary.line())
+            code = summary.exit_code
+            if interval is None or stop.wait(interval):
+                break
+            run = Pass(run.desk, rules, run.ledger, run.audit, run.clock)
     click.get_current_context().exit(code)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @auto.command("status")
