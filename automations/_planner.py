@@ -295,10 +295,14 @@ def _nudge_planner(rule: NudgeRule, context: _Context) -> Decide:
                 continue
             if status not in statuses:
                 return f"{waiting}; {step} waits for status {' or '.join(statuses)}"
+            if not context.explain and context.now - anchor < after.delta:
+                # Business time never runs faster than the clock: not due, and nobody reads
+                # why, so the calendar walk and the reason are skipped.
+                return ""
             at = add_time(anchor, after, context.calendar)
-            reason = f"{waiting}; {step} due at {_iso(at)}"
             if context.now < at:
-                return reason
+                return f"{waiting}; {step} due at {_iso(at)}" if context.explain else ""
+            reason = f"{waiting}; {step} due at {_iso(at)}"
             if step == "nudge":
                 return _act(rule, number, "reply", render_nudge(rule, snapshot), reason, key)
             target = rule.pending_status if step == "pending" else rule.resolve_status
