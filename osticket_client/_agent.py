@@ -35,6 +35,7 @@ from ._pages import (
     parse_search_options,
     parse_statuses,
     parse_thread_events,
+    parse_ticket_html,
     parse_ticket_page,
     plain_text,
     refusal,
@@ -475,8 +476,9 @@ class AgentOperations:
         page = response.text
         try:
             teams = [t.name for t in self._choices.get("team", [])]
-            ticket = parse_ticket_page(page, teams=teams)
-            events = parse_thread_events(page)
+            soup = parse_ticket_html(page)  # both readers below share one parse
+            events = parse_thread_events(soup)
+            ticket = parse_ticket_page(soup, teams=teams)
         except ValueError as exc:
             reason = refusal(page) or str(exc)
             raise TicketNotFound(

@@ -48,6 +48,7 @@ __all__ = [
     "parse_search_options",
     "parse_statuses",
     "parse_thread_events",
+    "parse_ticket_html",
     "parse_ticket_page",
     "plain_text",
     "readable_text",
@@ -229,8 +230,19 @@ class Lock:
 # --------------------------------------------------------------------------- helpers
 
 
-def _soup(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "html.parser")
+def _soup(html: str | BeautifulSoup) -> BeautifulSoup:
+    # A page read by several functions is parsed once (parse_ticket_html) and passed as is.
+    return html if isinstance(html, BeautifulSoup) else BeautifulSoup(html, "html.parser")
+
+
+def parse_ticket_html(html: str) -> BeautifulSoup:
+    """A ticket page parsed once, for parse_ticket_page and parse_thread_events.
+
+    The reply and note forms after the thread (half the page, and most of the time it takes to
+    parse) hold none of the ticket's data: only what comes before them is parsed.
+    """
+    end = html.find('id="response_options"')
+    return _soup(html[:end] if end > 0 else html)
 
 
 def _fold(text: str) -> str:
@@ -624,7 +636,7 @@ def _thread(soup: BeautifulSoup) -> tuple[ThreadEntry, ...]:
     return tuple(entries[i] for i in sorted(entries))
 
 
-def parse_ticket_page(html: str, *, teams: Collection[str] = ()) -> Ticket:
+def parse_ticket_page(html: str | BeautifulSoup, *, teams: Collection[str] = ()) -> Ticket:
     """The ticket shown by `GET /scp/tickets.php?id=N`, its thread sorted by entry id."""
     # Fields are read by their place in the two table.ticket_info (labels are translated):
     #   status, priority, department, create date | user, email, (organization,) source
@@ -709,7 +721,7 @@ def parse_ticket_page(html: str, *, teams: Collection[str] = ()) -> Ticket:
     )
 
 
-def parse_thread_events(html: str) -> list[TicketEvent]:
+def parse_thread_events(html: str | BeautifulSoup) -> list[TicketEvent]:
     """The thread's event rows (created, closed, assigned, ...) with their UTC times, in order."""
     # Besides the entries, the only machine-readable times of a ticket page: the "created"
     # event is the creation time, the last "closed" one the close time.
