@@ -229,6 +229,7 @@ class Pass:
     ) -> list[Decision]:
         """Plan against the desk as it is now (writes nothing but remembered conversations)."""
         snapshots = self.snapshots(summary, remember=remember)
+        self._listed = {s.summary.number: s for s in snapshots}
         return plan(self.rules, snapshots, now, self.ledger, explain=explain)
 
     # -- running -------------------------------------------------------------------------
@@ -241,9 +242,7 @@ class Pass:
         try:
             if not dry_run:
                 self.reconcile(summary)
-            snapshots = self.snapshots(summary, remember=not dry_run)
-            self._listed = {s.summary.number: s for s in snapshots}
-            decisions = plan(self.rules, snapshots, self.clock(), self.ledger, explain=False)
+            decisions = self.decide(self.clock(), summary, remember=not dry_run, explain=False)
             actions = [d.action for d in decisions if d.action is not None]
             summary.planned = len(actions)
             if not dry_run:
