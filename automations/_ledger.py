@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-from ._model import ActionKind, ConversationEntry, PlannedAction
+from ._durations import utc_iso
+from ._model import ActionKind, ConversationEntry, MemoryHistory, PlannedAction
 
 __all__ = ["Ledger", "LedgerBusy", "LedgerRow", "TicketMemory"]
 
@@ -101,16 +102,12 @@ class TicketMemory:
     customer_name: str | None
 
 
-def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat()
-
-
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
 class Ledger:
-    """The ledger file, opened for one process. Also the planner's `History`."""
+    """The ledger file, opened for one process; `history()` is the planner's `History`."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -184,7 +181,7 @@ class Ledger:
                 action.value,
                 action.note,
                 action.reason,
-                _iso(now),
+                utc_iso(now),
                 after_entry,
             ),
         )
@@ -193,7 +190,7 @@ class Ledger:
         """Record how an intended action ended: done, failed, skipped or unknown."""
         self._db.execute(
             "UPDATE actions SET state = ?, settled_at = ?, message = ? WHERE key = ?",
-            (state, _iso(now), message, key),
+            (state, utc_iso(now), message, key),
         )
 
     def unsettled(self) -> list[LedgerRow]:
@@ -229,26 +226,41 @@ class Ledger:
             for r in cursor
         ]
 
-    def done_at(self, key: str) -> datetime | None:
-        """When the action with this key was sent, unless it certainly failed or was skipped."""
-        row = self._db.execute(
-            f"SELECT intended_at FROM actions WHERE key = ? AND state IN {_SENT}", (key,)
-        ).fetchone()
-        return _when(row[0]) if row else None
+    def history(self, numbers: Iterable[str]) -> MemoryHistory:
+        """What was sent to these tickets (and how much each rule sent), read in two queries.
 
-    def count_done(self, rule: str) -> int:
-        """How many actions this rule has sent (for round-robin)."""
-        row = self._db.execute(
-            f"SELECT COUNT(*) FROM actions WHERE rule = ? AND state IN {_SENT}", (rule,)
-        ).fetchone()
-        return int(row[0])
+        The planner's `History` for one pass: planning asks for hundreds of thousands of keys
+        on a large desk, and a query each would cost more than the planning itself. Actions
+        that certainly failed or were skipped are not "sent": the planner plans them again.
+        """
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (number TEXT PRIMARY KEY)")
+        db.execute("BEGIN")  # one transaction for the whole listing, not one per row
+        try:
+            db.execute("DELETE FROM listed")
+            db.executemany("INSERT OR IGNORE INTO listed VALUES (?)", ((n,) for n in numbers))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        done = {
+            key: datetime.fromisoformat(at)
+            for key, at in db.execute(
+                "SELECT key, intended_at FROM actions JOIN listed USING (number)"
+                f" WHERE state IN {_SENT}"
+            )
+        }
+        counts = dict(
+            db.execute(f"SELECT rule, COUNT(*) FROM actions WHERE state IN {_SENT} GROUP BY rule")
+        )
+        return MemoryHistory(done, counts)
 
     def sent_today(self, number: str, now: datetime) -> int:
         """How many actions were sent to a ticket in the 24 hours before `now` (daily cap)."""
         row = self._db.execute(
             f"SELECT COUNT(*) FROM actions WHERE number = ? AND intended_at >= ?"
             f" AND state IN {_SENT}",
-            (number, _iso(now - timedelta(days=1))),
+            (number, utc_iso(now - timedelta(days=1))),
         ).fetchone()
         return int(row[0])
 
@@ -281,7 +293,7 @@ class Ledger:
                 {
                     "id": e.id,
                     "kind": e.kind,
-                    "created": _iso(e.created),
+                    "created": utc_iso(e.created),
                     "author": e.author,
                     "text": e.text,
                 }
@@ -300,13 +312,15 @@ class Ledger:
 
     def start_run(self, run_id: str, now: datetime) -> None:
         """Record that a run began."""
-        self._db.execute("INSERT INTO runs (run_id, started_at) VALUES (?, ?)", (run_id, _iso(now)))
+        self._db.execute(
+            "INSERT INTO runs (run_id, started_at) VALUES (?, ?)", (run_id, utc_iso(now))
+        )
 
     def finish_run(self, run_id: str, now: datetime, summary: dict[str, object]) -> None:
         """Record how a run ended."""
         self._db.execute(
             "UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?",
-            (_iso(now), json.dumps(summary), run_id),
+            (utc_iso(now), json.dumps(summary), run_id),
         )
 
     def runs(self, limit: int = 10) -> list[dict[str, object]]:

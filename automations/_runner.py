@@ -230,7 +230,8 @@ class Pass:
         """Plan against the desk as it is now (writes nothing but remembered conversations)."""
         snapshots = self.snapshots(summary, remember=remember)
         self._listed = {s.summary.number: s for s in snapshots}
-        return plan(self.rules, snapshots, now, self.ledger, explain=explain)
+        history = self.ledger.history(self._listed)
+        return plan(self.rules, snapshots, now, history, explain=explain)
 
     # -- running -------------------------------------------------------------------------
 

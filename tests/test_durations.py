@@ -7,9 +7,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from automations._durations import Calendar, Duration, add_time, parse_duration, subtract_time
+from automations._durations import (
+    Calendar,
+    Duration,
+    add_time,
+    parse_duration,
+    subtract_time,
+    utc_iso,
+)
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")
@@ -218,3 +227,14 @@ def errors_of(**fields: Any) -> dict[str, str]:
 )
 def test_calendar_validation(fields: dict[str, Any], path: str, message: str) -> None:
     assert errors_of(**fields) == {path: message}
+
+
+ZONES = st.sampled_from(
+    [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=11)), PARIS]
+    + [ZoneInfo(name) for name in ("America/New_York", "Asia/Tokyo", "UTC", "Pacific/Chatham")]
+)
+
+
+@given(st.datetimes(timezones=ZONES))
+def test_utc_iso_writes_what_isoformat_writes_in_utc(moment: datetime) -> None:
+    assert utc_iso(moment) == moment.astimezone(UTC).isoformat()

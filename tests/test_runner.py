@@ -11,6 +11,7 @@ import pytest
 
 from automations._audit import AuditLog
 from automations._ledger import Ledger, LedgerBusy
+from automations._model import PlannedAction
 from automations._rules import parse_rules
 from automations._runner import Pass, RunSummary
 from osticket_client import ActionRejected
@@ -247,3 +248,22 @@ def test_audit_log_has_every_action_and_one_line_per_run(world: World) -> None:
         "Ada Admin",
         "done",
     )
+
+
+def test_the_ledger_history_holds_what_was_sent_to_the_listed_tickets(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    try:
+        for number, state in (("1", "done"), ("2", "unknown"), ("3", "failed"), ("4", "done")):
+            key = f"R|{number}|step"
+            ledger.intend(PlannedAction("R", number, "note", "x", "why", key), "run", NOW)
+            if state != "intended":
+                ledger.settle(key, state, NOW, "")
+        ledger.intend(PlannedAction("R", "5", "note", "x", "why", "R|5|step"), "run", NOW)
+
+        history = ledger.history(["1", "2", "3", "5", "1"])
+        assert history.done == {"R|1|step": NOW, "R|2|step": NOW, "R|5|step": NOW}
+        assert history.done_at("R|4|step") is None  # sent, but not listed in this pass
+        assert history.count_done("R") == 4  # round-robin turns count every ticket
+        assert ledger.history(["4"]).done == {"R|4|step": NOW}  # a pass reads its own tickets
+    finally:
+        ledger.close()
