@@ -28,13 +28,15 @@ from __future__ import annotations
 import gc
 import html
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import compress
+from operator import attrgetter
 
 from osticket_client import TicketSummary
 
-from ._durations import Calendar, Duration, add_time, subtract_time
+from ._durations import Calendar, Duration, add_time, subtract_time, utc_iso
 from ._model import ActionKind, ConversationEntry, Decision, History, PlannedAction, TicketSnapshot
 from ._rules import (
     AutoAssignRule,
@@ -50,8 +52,12 @@ __all__ = ["needs_conversation", "plan", "render_nudge"]
 
 UTC = timezone.utc
 
-# A rule's verdict on one open ticket: the Decisions that act, or the reason nothing is due.
-Decide = Callable[[TicketSnapshot], "str | list[Decision]"]
+# A rule's verdict on one open ticket: it appends the Decisions that act to the list and
+# returns None, or returns the reason nothing is due ("" when nobody will read it).
+Decide = Callable[[TicketSnapshot, list[Decision]], "str | None"]
+# Which tickets a rule is about: the listing fields it reads, and the values (one, or a tuple
+# for several fields) that put a ticket in its scope.
+Scope = tuple[tuple[str, ...], Container[object]]
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,8 @@ def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | No
     if state == "closed":
         return False
     for rule in rules.rules:
-        in_scope = _scope(rule)
-        if not rule.enabled or (in_scope is not None and not in_scope(summary)):
+        scope = _scope(rule)
+        if not rule.enabled or (scope is not None and _field(summary, scope[0]) not in scope[1]):
             continue
         if isinstance(rule, (NudgeRule, LifecycleRule)):
             return True
@@ -121,45 +127,52 @@ def plan(
     gc.disable()
     try:
         decisions: list[Decision] = []
+        columns: dict[tuple[str, ...], list[object]] = {}  # scope fields, read once per plan
         for rule in rules.rules:
             if not rule.enabled:
                 continue
-            in_scope = _scope(rule)
-            considered = (
-                snapshots if in_scope is None else [s for s in snapshots if in_scope(s.summary)]
-            )
+            scope = _scope(rule)
+            if scope is None:
+                considered: Sequence[TicketSnapshot] = snapshots
+            else:
+                fields, values = scope
+                column = columns.get(fields)
+                if column is None:
+                    read = attrgetter(*fields)
+                    column = columns[fields] = [read(s.summary) for s in snapshots]
+                considered = list(compress(snapshots, map(values.__contains__, column)))
             context = _Context(now, history, rules.calendar_of(rule), explain)
             decide = _planner(rule, context, snapshots)
             name = rule.name
             for snapshot in considered:
-                verdict = "closed" if snapshot.state == "closed" else decide(snapshot)
-                if isinstance(verdict, str):
-                    if explain:
-                        decisions.append(Decision(name, snapshot.summary.number, None, verdict))
-                else:
-                    decisions.extend(verdict)
+                reason = "closed" if snapshot.state == "closed" else decide(snapshot, decisions)
+                if reason is not None and explain:
+                    decisions.append(Decision(name, snapshot.summary.number, None, reason))
         return decisions
     finally:
         if collecting:
             gc.enable()
 
 
-def _scope(rule: Rule) -> Callable[[TicketSummary], bool] | None:
-    """Whether the rule is about a ticket at all, from its listing row; None: every ticket."""
+def _scope(rule: Rule) -> Scope | None:
+    """The listing fields a rule is about and the values they take; None: every ticket."""
     if isinstance(rule, AutoAssignRule):
-        topic, department = rule.topic, rule.department
-        if department is None:
-            return lambda summary: summary.help_topic == topic
-        return lambda summary: summary.help_topic == topic and summary.department == department
+        if rule.department is None:
+            return ("help_topic",), {rule.topic}
+        return ("help_topic", "department"), {(rule.topic, rule.department)}
     if isinstance(rule, NudgeRule):
         statuses = set(rule.statuses)
         if rule.resolve_after is not None:
             statuses.add(rule.pending_status)  # where the resolve step waits
-        return lambda summary: summary.status in statuses
+        return ("status",), statuses
     if isinstance(rule, LifecycleRule):
-        status = rule.from_status
-        return lambda summary: summary.status == status
+        return ("status",), {rule.from_status}
     return None
+
+
+def _field(summary: TicketSummary, fields: tuple[str, ...]) -> object:
+    """What attrgetter(*fields) reads: one value, or a tuple of them for several fields."""
+    return attrgetter(*fields)(summary)
 
 
 def _planner(rule: Rule, context: _Context, snapshots: Sequence[TicketSnapshot]) -> Decide:
@@ -172,22 +185,23 @@ def _planner(rule: Rule, context: _Context, snapshots: Sequence[TicketSnapshot])
     return _lifecycle_planner(rule, context)
 
 
-def _iso(moment: datetime) -> str:
-    return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat()
+_new = tuple.__new__
 
 
 def _act(
-    rule: Rule,
+    rule: str,
     number: str,
     kind: ActionKind,
     value: str,
     reason: str,
     key: str,
     note: str | None = None,
-) -> list[Decision]:
+) -> Decision:
     """A Decision with its action (the executor signs changes when comment_actions is on)."""
-    action = PlannedAction(rule.name, number, kind, value, reason, key, note)
-    return [Decision(rule.name, number, action, reason)]
+    # tuple.__new__ builds the named tuples without a Python-level __new__ call each: a plan
+    # makes two per action, hundreds of thousands on a large desk.
+    action = _new(PlannedAction, (rule, number, kind, value, reason, key, note))
+    return _new(Decision, (rule, number, action, reason))
 
 
 # auto_assign
@@ -218,17 +232,18 @@ def _assign_planner(
         load[agent] += 1
         return agent, f"{agent} (least loaded, with {load[agent] - 1} open tickets)"
 
-    def decide(snapshot: TicketSnapshot) -> str | list[Decision]:
+    def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
         summary = snapshot.summary
         if summary.agent or summary.team:
             return f"already assigned to {' / '.join(filter(None, (summary.agent, summary.team)))}"
         key = f"{rule.name}|{summary.number}|assign|{kind}"
         done = context.history.done_at(key)
         if done is not None:
-            return f"assigned by this rule at {_iso(done)}; not again"
+            return f"assigned by this rule at {utc_iso(done)}; not again"
         value, whom = pick()
         reason = f"unassigned ticket with help topic {rule.topic}: to {whom}"
-        return _act(rule, summary.number, kind, value, reason, key)
+        out.append(_act(rule.name, summary.number, kind, value, reason, key))
+        return None
 
     return decide
 
@@ -253,16 +268,21 @@ def render_nudge(rule: NudgeRule, snapshot: TicketSnapshot) -> str:
         ValueError: the conversation was not read, or does not end with a response.
     """
     arming = _arming_response(snapshot.conversation or ())
-    summary = snapshot.summary
     if arming is None:
-        raise ValueError(f"ticket {summary.number} is not waiting on the customer")
-    values = {
-        "customer_name": snapshot.customer_name or summary.from_name or "",
-        "number": summary.number,
-        "subject": summary.subject,
-        "question": arming.text,
-    }
-    return rule.template.format_map({k: html.escape(v) for k, v in values.items()})
+        raise ValueError(f"ticket {snapshot.summary.number} is not waiting on the customer")
+    return _render(rule, snapshot, arming)
+
+
+def _render(rule: NudgeRule, snapshot: TicketSnapshot, arming: ConversationEntry) -> str:
+    summary, escape = snapshot.summary, html.escape
+    return rule.template.format_map(
+        {
+            "customer_name": escape(snapshot.customer_name or summary.from_name or ""),
+            "number": escape(summary.number),
+            "subject": escape(summary.subject),
+            "question": escape(arming.text),
+        }
+    )
 
 
 def _nudge_planner(rule: NudgeRule, context: _Context) -> Decide:
@@ -272,43 +292,53 @@ def _nudge_planner(rule: NudgeRule, context: _Context) -> Decide:
         ("pending", rule.pending_after, rule.statuses),
         ("resolve", rule.resolve_after, (rule.pending_status,)),
     )
+    now, calendar, explain, done_at = (
+        context.now,
+        context.calendar,
+        context.explain,
+        context.history.done_at,
+    )
 
-    def decide(snapshot: TicketSnapshot) -> str | list[Decision]:
+    def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
+        conversation = snapshot.conversation
+        if conversation is None:
+            return "conversation not read"
+        arming = _arming_response(conversation)
+        if arming is None:
+            last = "a message" if conversation else "none yet"
+            return f"not waiting on the customer: the last conversation entry is {last}"
         summary = snapshot.summary
         number, status = summary.number, summary.status
-        if snapshot.conversation is None:
-            return "conversation not read"
-        arming = _arming_response(snapshot.conversation)
-        if arming is None:
-            last = "a message" if snapshot.conversation else "none yet"
-            return f"not waiting on the customer: the last conversation entry is {last}"
         waiting = f"waiting on the customer since response {arming.id}"
-        base = f"{rule.name}|{number}|R:{arming.id}|reopen:{summary.reopen_count or 0}"
+        base = f"{rule.name}|{number}|R:{arming.id}|reopen:{summary.reopen_count or 0}|"
         anchor = arming.created
         for step, after, statuses in steps:
             if after is None:
                 return f"{waiting}; set to {rule.pending_status}; no more steps"
-            key = f"{base}|{step}"
-            done = context.history.done_at(key)
+            key = base + step
+            done = done_at(key)
             if done is not None:
                 anchor = done
                 continue
             if status not in statuses:
                 return f"{waiting}; {step} waits for status {' or '.join(statuses)}"
-            if not context.explain and context.now - anchor < after.delta:
+            if not explain and now - anchor < after.delta:
                 # Business time never runs faster than the clock: not due, and nobody reads
                 # why, so the calendar walk and the reason are skipped.
                 return ""
-            at = add_time(anchor, after, context.calendar)
-            if context.now < at:
-                return f"{waiting}; {step} due at {_iso(at)}" if context.explain else ""
-            reason = f"{waiting}; {step} due at {_iso(at)}"
+            at = add_time(anchor, after, calendar)
+            if now < at:
+                return f"{waiting}; {step} due at {utc_iso(at)}" if explain else ""
+            reason = f"{waiting}; {step} due at {utc_iso(at)}"
             if step == "nudge":
-                return _act(rule, number, "reply", render_nudge(rule, snapshot), reason, key)
+                nudge = _render(rule, snapshot, arming)
+                out.append(_act(rule.name, number, "reply", nudge, reason, key))
+                return None
             target = rule.pending_status if step == "pending" else rule.resolve_status
-            since = _iso(arming.created)
+            since = utc_iso(arming.created)
             note = f"No answer from the customer since {since}: set to {target} by rule {rule.name}"
-            return _act(rule, number, "set_status", target, reason, key, note)
+            out.append(_act(rule.name, number, "set_status", target, reason, key, note))
+            return None
         return f"{waiting}; set to {rule.resolve_status}; no more steps"
 
     return decide
@@ -333,7 +363,8 @@ _ACTION_KINDS: dict[str, ActionKind] = {
 class _Step:
     """One escalation action, prepared once per rule rather than once per ticket."""
 
-    label: str  # "<index>:<action key>", the end of its once-only key
+    label: str  # "<index>:<action key>"
+    key_end: str  # "|level:<level>|<label>": what follows the anchor in its once-only key
     kind: ActionKind
     value: str  # HTML for a note
     shown_as: str | None
@@ -354,6 +385,7 @@ class _Level:
         steps = tuple(
             _Step(
                 f"{i}:{action.key}",
+                f"|level:{level.name}|{i}:{action.key}",
                 _ACTION_KINDS[action.key],
                 html.escape(action.value) if action.key == "note" else action.value,
                 _SHOWN_AS.get(action.key),
@@ -376,79 +408,115 @@ class _Level:
         return add_time(anchor, self.offset, calendar)
 
 
-def _time_line(rule: SlaRule, on_creation: bool) -> tuple[_Level, ...]:
-    """The levels on the due date (or on creation), least advanced first."""
-    levels = [lvl for lvl in rule.levels if (lvl.no_response is not None) == on_creation]
-    return tuple(_Level.of(lvl) for lvl in sorted(levels, key=lambda lvl: lvl.offset_minutes))
+class _TimeLine:
+    """The levels on the due date (or on creation), least advanced first, as of `now`."""
+
+    def __init__(self, levels: Sequence[EscalationLevel], now: datetime, calendar: Calendar | None):
+        ordered = sorted(levels, key=lambda level: level.offset_minutes)
+        self.levels = tuple(_Level.of(level) for level in ordered)
+        self.calendar = calendar
+        # In calendar time a level is reached when its anchor is at most `now` minus its
+        # offset: one comparison a level, and no datetime built for tickets that wait.
+        now = now.astimezone(UTC)  # exact arithmetic, whatever the zone of `now`
+        self.latest_anchors = tuple(now - level.shift for level in self.levels)
+
+    def reached(self, anchor: datetime, now: datetime) -> int:
+        """How many levels are reached at `now` (the last of them is the most advanced)."""
+        count = len(self.levels)
+        if self.calendar is None:
+            while count and anchor > self.latest_anchors[count - 1]:
+                count -= 1
+        else:
+            while count and now < self.levels[count - 1].at(anchor, self.calendar):
+                count -= 1
+        return count
+
+
+_KIND = attrgetter("kind")
 
 
 def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
-    on_due = _time_line(rule, on_creation=False)
-    on_creation = _time_line(rule, on_creation=True)
-    now, calendar, history = context.now, context.calendar, context.history
+    now, calendar, explain = context.now, context.calendar, context.explain
+    done_at = context.history.done_at
+    on_due = _TimeLine([lvl for lvl in rule.levels if lvl.no_response is None], now, calendar)
+    on_creation = _TimeLine(
+        [lvl for lvl in rule.levels if lvl.no_response is not None], now, calendar
+    )
 
     def walk(
-        levels: tuple[_Level, ...],
+        line: _TimeLine,
         anchor_name: str,
         anchor: datetime,
         summary: TicketSummary,
-        acting: list[Decision],
-        reasons: list[_Reason],
-    ) -> None:
-        """Act on the most advanced level reached; say when the next one comes."""
-        following = None  # the next level to come, and when
-        for level in reversed(levels):
-            at = level.at(anchor, calendar)
-            if now >= at:
-                break
-            following = level, at
-        else:
-            reasons.append((f"next level {levels[0].name} at", at))
-            return
+        out: list[Decision],
+        reasons: list[_Reason] | None,
+    ) -> int:
+        """Act on the most advanced level reached; say when the next one comes (`reasons`).
+
+        Returns how many actions it added to `out`.
+        """
+        levels = line.levels
+        count = line.reached(anchor, now)
+        if not count:
+            if reasons is not None:
+                reasons.append((f"next level {levels[0].name} at", levels[0].at(anchor, calendar)))
+            return 0
+        level = levels[count - 1]
         number = summary.number
-        prefix = f"{rule.name}|{number}|{anchor_name}:{_iso(anchor)}|level:{level.name}|"
-        done = 0
+        head = f"{rule.name}|{number}|{anchor_name}:{utc_iso(anchor)}"
+        done = acted = 0
         reason = ""  # one per level, made when a first step acts
         for step in level.steps:
-            key = prefix + step.label
-            if history.done_at(key) is not None:
+            key = head + step.key_end
+            if done_at(key) is not None:
                 done += 1
             elif step.shown_as is not None and getattr(summary, step.shown_as) == step.value:
-                reasons.append(f"level {level.name} {step.label}: already {step.value}")
+                if reasons is not None:
+                    reasons.append(f"level {level.name} {step.label}: already {step.value}")
             else:
-                reason = reason or f"level {level.name} reached at {_iso(at)}"
-                acting += _act(rule, number, step.kind, step.value, reason, key)
-        if done:
-            reasons.append(f"level {level.name}: {done} of {len(level.steps)} actions done")
-        if following is not None:
-            reasons.append((f"next level {following[0].name} at", following[1]))
+                reason = (
+                    reason or f"level {level.name} reached at {utc_iso(level.at(anchor, calendar))}"
+                )
+                out.append(_act(rule.name, number, step.kind, step.value, reason, key))
+                acted += 1
+        if reasons is not None:
+            if done:
+                reasons.append(f"level {level.name}: {done} of {len(level.steps)} actions done")
+            if count < len(levels):
+                following = levels[count]
+                reasons.append((f"next level {following.name} at", following.at(anchor, calendar)))
+        return acted
 
-    def decide(snapshot: TicketSnapshot) -> str | list[Decision]:
+    def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
         summary = snapshot.summary
         if summary.status in rule.exempt_statuses:
             return f"exempt: status {summary.status}"
-        acting: list[Decision] = []
-        reasons: list[_Reason] = []
-        if on_due:
+        reasons: list[_Reason] | None = [] if explain else None
+        acted = 0
+        if on_due.levels:
             due = summary.due_date or summary.sla_due
             if due is None:
-                reasons.append("no SLA due date")
+                if reasons is not None:
+                    reasons.append("no SLA due date")
             else:
-                walk(on_due, "due", due, summary, acting, reasons)
-        if on_creation:
+                acted += walk(on_due, "due", due, summary, out, reasons)
+        if on_creation.levels:
             conversation = snapshot.conversation
+            why = None
             if conversation is None:
-                reasons.append("conversation not read")
-            elif any(entry.kind == "R" for entry in conversation):
-                reasons.append("an agent has responded")
+                why = "conversation not read"
+            elif "R" in map(_KIND, conversation):  # half the cost of any() over a generator
+                why = "an agent has responded"
             elif summary.created is None:
-                reasons.append("creation time unknown")
+                why = "creation time unknown"
             else:
-                walk(on_creation, "created", summary.created, summary, acting, reasons)
-        if acting or not context.explain:
-            return acting or ""
+                acted += walk(on_creation, "created", summary.created, summary, out, reasons)
+            if why is not None and reasons is not None:
+                reasons.append(why)
+        if acted or reasons is None:
+            return None if acted else ""
         # Times are formatted only for reasons someone reads (auto plan --explain).
-        return "; ".join(r if isinstance(r, str) else f"{r[0]} {_iso(r[1])}" for r in reasons)
+        return "; ".join(r if isinstance(r, str) else f"{r[0]} {utc_iso(r[1])}" for r in reasons)
 
     return decide
 
@@ -457,22 +525,26 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
 
 
 def _lifecycle_planner(rule: LifecycleRule, context: _Context) -> Decide:
-    def decide(snapshot: TicketSnapshot) -> str | list[Decision]:
-        summary = snapshot.summary
-        if snapshot.conversation is None:
+    done_at = context.history.done_at
+
+    def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
+        conversation = snapshot.conversation
+        if conversation is None:
             return "conversation not read"
-        for response in reversed(snapshot.conversation):
+        for response in reversed(conversation):
             if response.kind == "R":
                 break
         else:
             return "no response from an agent yet"
-        key = f"{rule.name}|{summary.number}|R:{response.id}|set_status"
-        if context.history.done_at(key) is not None:
+        number = snapshot.summary.number
+        key = f"{rule.name}|{number}|R:{response.id}|set_status"
+        if done_at(key) is not None:
             return f"already moved to {rule.to_status} after response {response.id}"
         reason = (
             f"{rule.from_status} ticket with a response from {response.author}"
-            f" at {_iso(response.created)}"
+            f" at {utc_iso(response.created)}"
         )
-        return _act(rule, summary.number, "set_status", rule.to_status, reason, key)
+        out.append(_act(rule.name, number, "set_status", rule.to_status, reason, key))
+        return None
 
     return decide
