@@ -414,20 +414,20 @@ class _TimeLine:
     def __init__(self, levels: Sequence[EscalationLevel], now: datetime, calendar: Calendar | None):
         ordered = sorted(levels, key=lambda level: level.offset_minutes)
         self.levels = tuple(_Level.of(level) for level in ordered)
-        self.calendar = calendar
+        self.now, self.calendar = now, calendar
         # In calendar time a level is reached when its anchor is at most `now` minus its
         # offset: one comparison a level, and no datetime built for tickets that wait.
         now = now.astimezone(UTC)  # exact arithmetic, whatever the zone of `now`
         self.latest_anchors = tuple(now - level.shift for level in self.levels)
 
-    def reached(self, anchor: datetime, now: datetime) -> int:
+    def reached(self, anchor: datetime) -> int:
         """How many levels are reached at `now` (the last of them is the most advanced)."""
         count = len(self.levels)
         if self.calendar is None:
             while count and anchor > self.latest_anchors[count - 1]:
                 count -= 1
         else:
-            while count and now < self.levels[count - 1].at(anchor, self.calendar):
+            while count and self.now < self.levels[count - 1].at(anchor, self.calendar):
                 count -= 1
         return count
 
@@ -456,7 +456,7 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
         Returns how many actions it added to `out`.
         """
         levels = line.levels
-        count = line.reached(anchor, now)
+        count = line.reached(anchor)
         if not count:
             if reasons is not None:
                 reasons.append((f"next level {levels[0].name} at", levels[0].at(anchor, calendar)))
