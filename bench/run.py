@@ -4,8 +4,9 @@
   desk (bench/server.py, its own process, HTTP/1.1 keep-alive, buffered writes), as a ratio
   to the same requests sent with a bare `requests.Session`; rounds alternate which goes
   first, and the median ratio of the rounds is reported.
-- Bulk creation: `create_ticket` from a ThreadPoolExecutor of 1, 4 and 8 workers sharing one
-  client, against a naive loop opening a new connection per ticket (`requests.post`).
+- Bulk creation: `lab seed`'s engine (`create_tickets`, one client) at 1, 4 and 8 workers,
+  against a naive loop opening a new connection per ticket (`requests.post`), both sending
+  the same practice tickets.
 - Planning: µs per ticket and peak memory (tracemalloc) to plan every rule of
   examples/rules.toml over 10,000 and 100,000 synthetic tickets, as a pass plans: the
   history read from a real SQLite ledger first (timed apart), empty (cold) or holding every
@@ -29,7 +30,6 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -50,6 +50,7 @@ from automations._planner import plan  # noqa: E402
 from automations._rules import RulesFile, load_rules  # noqa: E402
 from bench.passes import pass_counts  # noqa: E402
 from osticket_client import NewTicket, OsTicket, Priority, TicketSummary  # noqa: E402
+from osticket_client._lab import create_tickets, practice_tickets  # noqa: E402
 from osticket_client._transport import USER_AGENT  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday
@@ -235,35 +236,36 @@ def profile_overhead(base: str, n: int) -> str:
 
 
 def bulk(base: str, tickets: int, rounds: int) -> dict[str, tuple[float, float]]:
-    """Per way of creating: (tickets per second, speed-up over the naive loop), medians."""
+    """Per way of creating: (tickets per second, speed-up over the naive loop), medians.
+
+    Both sides send the same `lab seed` practice tickets (a quarter with an attachment); the
+    client side is `lab seed`'s own engine, `create_tickets`, at 1, 4 and 8 workers.
+    """
     api_headers = {"X-API-Key": "bench-key", "Content-Type": "application/json"}
     url = base + "api/tickets.json"
-    payload = TICKET.to_payload()
+    practice = practice_tickets(tickets, seed=1)
+    bodies = [json.dumps(t.to_payload(), ensure_ascii=False).encode("utf-8") for t in practice]
 
     def naive() -> None:
-        for _ in range(tickets):
-            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        for body in bodies:
             answer = requests.post(url, data=body, headers=api_headers, timeout=30)
             if answer.status_code != 201:
                 raise RuntimeError(answer.text)
 
     def pooled(workers: int) -> Callable[[], None]:
         def create_all() -> None:
-            with (
-                OsTicket(base, api_key="bench-key") as client,
-                ThreadPoolExecutor(max_workers=workers) as pool,
-            ):
-                numbers = list(pool.map(lambda _: client.create_ticket(TICKET), range(tickets)))
-            if len(numbers) != tickets:
-                raise RuntimeError("lost tickets")
+            with OsTicket(base, api_key="bench-key") as client:
+                outcome = create_tickets(client, practice, workers=workers)
+            if len(outcome.created) != tickets:
+                raise RuntimeError(f"lost tickets: {outcome.failures}")
 
         return create_all
 
     ways: dict[str, Callable[[], None]] = {
         "naive loop, new connection each": naive,
-        "OsTicket, 1 worker": pooled(1),
-        "OsTicket, 4 workers": pooled(4),
-        "OsTicket, 8 workers": pooled(8),
+        "lab seed (create_tickets), 1 worker": pooled(1),
+        "lab seed (create_tickets), 4 workers": pooled(4),
+        "lab seed (create_tickets), 8 workers": pooled(8),
     }
     seconds: dict[str, list[float]] = {name: [] for name in ways}
     for round_ in range(rounds):
