@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from automations._model import ConversationEntry, Decision, MemoryHistory, TicketSnapshot
 from automations._planner import needs_conversation, plan, render_nudge
@@ -712,3 +715,37 @@ def test_now_must_be_aware() -> None:
 )
 def test_needs_conversation(text: str, fields: dict[str, Any], state: str, expected: bool) -> None:
     assert needs_conversation(rules_of(text), summary(**fields), state) is expected
+
+
+PLACEHOLDER = st.sampled_from(["{customer_name}", "{number}", "{subject}", "{question}"])
+LITERAL = st.text(max_size=12).map(lambda text: text.replace("{", "{{").replace("}", "}}"))
+
+
+@given(
+    template=st.lists(LITERAL | PLACEHOLDER, max_size=8).map("".join),
+    name=st.text(max_size=10),
+    subject=st.text(max_size=10),
+    question=st.text(max_size=10),
+)
+def test_a_nudge_reads_as_str_format_would_write_it(
+    template: str, name: str, subject: str, question: str
+) -> None:
+    rule = NudgeRule.model_validate(
+        {
+            "name": "Nudge",
+            "type": "nudge_then_pending",
+            "statuses": ["Open"],
+            "nudge_after": "1h",
+            "pending_after": "1h",
+            "template": template,
+        }
+    )
+    snapshot = ticket([entry("R", 2, R_AT, question)], customer_name=name or None, subject=subject)
+    values = {
+        "customer_name": name or "Carla Customer",
+        "number": "100001",
+        "subject": subject,
+        "question": question,
+    }
+    expected = template.format_map({k: html.escape(v) for k, v in values.items()})
+    assert render_nudge(rule, snapshot) == expected
