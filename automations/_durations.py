@@ -37,6 +37,7 @@ _MINUTES: dict[str, int] = {"m": 1, "h": 60, "d": 24 * 60}
 _DURATION = re.compile(r"([0-9]{1,6})([mhd])")
 _RANGE = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
 _ONE_DAY = timedelta(days=1)
+_NONE = timedelta(0)
 _DAY_MINUTES = 24 * 60
 
 Ranges = tuple[tuple[int, int], ...]  # opening ranges of a day, in minutes since midnight
@@ -170,21 +171,24 @@ class _OpeningHours:
         self._zone = zone
         self._week = week
         self._holidays = holidays
-        self._days: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
+        self._days: dict[date, tuple[tuple[tuple[datetime, datetime], ...], timedelta]] = {}
 
     def ranges(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's opening ranges as UTC instants (none on holidays)."""
-        ranges = self._days.get(day)
-        if ranges is None:
-            if day in self._holidays:
-                ranges = ()
-            else:
+        return self._day(day)[0]
+
+    def _day(self, day: date) -> tuple[tuple[tuple[datetime, datetime], ...], timedelta]:
+        """The day's opening ranges and their total length, worked out once per day."""
+        known = self._days.get(day)
+        if known is None:
+            ranges: tuple[tuple[datetime, datetime], ...] = ()
+            if day not in self._holidays:
                 ranges = tuple(
                     (self._instant(day, start), self._instant(day, end))
                     for start, end in self._week[day.weekday()]
                 )
-            self._days[day] = ranges
-        return ranges
+            known = self._days[day] = ranges, sum((end - begin for begin, end in ranges), _NONE)
+        return known
 
     def _instant(self, day: date, minute: int) -> datetime:
         # A wall time in the spring-forward gap maps forward (fold=0), as zoneinfo does.
@@ -199,14 +203,18 @@ class _OpeningHours:
         day = start.astimezone(self._zone).date()
         remaining = delta
         while True:
-            for begin, end in self.ranges(day):
-                if end <= cursor:
-                    continue
-                begin = max(begin, cursor)
-                available = end - begin
-                if remaining <= available:
-                    return (begin + remaining).astimezone(start.tzinfo)
-                remaining -= available
+            ranges, total = self._day(day)
+            if ranges and remaining > total and cursor <= ranges[0][0]:
+                remaining -= total  # the whole day's opening, and more to go
+            else:
+                for begin, end in ranges:
+                    if end <= cursor:
+                        continue
+                    begin = max(begin, cursor)
+                    available = end - begin
+                    if remaining <= available:
+                        return (begin + remaining).astimezone(start.tzinfo)
+                    remaining -= available
             day += _ONE_DAY
 
     def subtract(self, end: datetime, delta: timedelta) -> datetime:
@@ -215,14 +223,18 @@ class _OpeningHours:
         day = end.astimezone(self._zone).date()
         remaining = delta
         while True:
-            for begin, finish in reversed(self.ranges(day)):
-                if begin >= cursor:
-                    continue
-                finish = min(finish, cursor)
-                available = finish - begin
-                if remaining <= available:
-                    return (finish - remaining).astimezone(end.tzinfo)
-                remaining -= available
+            ranges, total = self._day(day)
+            if ranges and remaining > total and cursor >= ranges[-1][1]:
+                remaining -= total
+            else:
+                for begin, finish in reversed(ranges):
+                    if begin >= cursor:
+                        continue
+                    finish = min(finish, cursor)
+                    available = finish - begin
+                    if remaining <= available:
+                        return (finish - remaining).astimezone(end.tzinfo)
+                    remaining -= available
             day -= _ONE_DAY
 
 

@@ -238,3 +238,48 @@ ZONES = st.sampled_from(
 @given(st.datetimes(timezones=ZONES))
 def test_utc_iso_writes_what_isoformat_writes_in_utc(moment: datetime) -> None:
     assert utc_iso(moment) == moment.astimezone(UTC).isoformat()
+
+
+def _opening_between(calendar: Calendar, start: datetime, end: datetime) -> timedelta:
+    """Opening time between two instants, summed range by range over every day they touch."""
+    opening = calendar._opening
+    total = timedelta(0)
+    day = start.astimezone(PARIS).date() - timedelta(days=1)
+    while day <= end.astimezone(PARIS).date() + timedelta(days=1):
+        for begin, finish in opening.ranges(day):
+            total += max(timedelta(0), min(finish, end) - max(begin, start))
+        day += timedelta(days=1)
+    return total
+
+
+def _in_opening(calendar: Calendar, moment: datetime, *, at_end: bool) -> bool:
+    """Whether `moment` is in an opening range, its end counting (add) or its start (subtract)."""
+    day = moment.astimezone(PARIS).date()
+    return any(
+        (begin < moment <= finish) if at_end else (begin <= moment < finish)
+        for offset in (-1, 0, 1)
+        for begin, finish in calendar._opening.ranges(day + timedelta(days=offset))
+    )
+
+
+MOMENTS = st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=ZONES)
+
+
+@given(MOMENTS, st.integers(0, 120 * 60))
+def test_business_time_added_is_exactly_that_much_opening_and_the_earliest(
+    start: datetime, minutes: int
+) -> None:
+    result = add_time(start, Duration(minutes, "m"), OFFICE)
+    assert result.tzinfo is start.tzinfo
+    assert _opening_between(OFFICE, start, result) == timedelta(minutes=minutes)
+    assert result == start if minutes == 0 else _in_opening(OFFICE, result, at_end=True)
+
+
+@given(MOMENTS, st.integers(0, 120 * 60))
+def test_business_time_subtracted_is_exactly_that_much_opening_and_the_latest(
+    end: datetime, minutes: int
+) -> None:
+    result = subtract_time(end, Duration(minutes, "m"), OFFICE)
+    assert result.tzinfo is end.tzinfo
+    assert _opening_between(OFFICE, result, end) == timedelta(minutes=minutes)
+    assert result == end if minutes == 0 else _in_opening(OFFICE, result, at_end=False)
