@@ -265,21 +265,15 @@ def _in_opening(calendar: Calendar, moment: datetime, *, at_end: bool) -> bool:
 MOMENTS = st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=ZONES)
 
 
-@given(MOMENTS, st.integers(0, 120 * 60))
-def test_business_time_added_is_exactly_that_much_opening_and_the_earliest(
-    start: datetime, minutes: int
+@pytest.mark.parametrize("forward", [True, False])
+@given(moment=MOMENTS, minutes=st.integers(0, 120 * 60))
+def test_business_time_is_exactly_that_much_opening_and_the_nearest_such_instant(
+    forward: bool, moment: datetime, minutes: int
 ) -> None:
-    result = add_time(start, Duration(minutes, "m"), OFFICE)
-    assert result.tzinfo is start.tzinfo
-    assert _opening_between(OFFICE, start, result) == timedelta(minutes=minutes)
-    assert result == start if minutes == 0 else _in_opening(OFFICE, result, at_end=True)
-
-
-@given(MOMENTS, st.integers(0, 120 * 60))
-def test_business_time_subtracted_is_exactly_that_much_opening_and_the_latest(
-    end: datetime, minutes: int
-) -> None:
-    result = subtract_time(end, Duration(minutes, "m"), OFFICE)
-    assert result.tzinfo is end.tzinfo
-    assert _opening_between(OFFICE, result, end) == timedelta(minutes=minutes)
-    assert result == end if minutes == 0 else _in_opening(OFFICE, result, at_end=False)
+    shift = add_time if forward else subtract_time
+    result = shift(moment, Duration(minutes, "m"), OFFICE)
+    assert result.tzinfo is moment.tzinfo
+    start, end = (moment, result) if forward else (result, moment)
+    assert _opening_between(OFFICE, start, end) == timedelta(minutes=minutes)
+    # The earliest instant when adding (an opening's end counts), the latest when subtracting.
+    assert result == moment if minutes == 0 else _in_opening(OFFICE, result, at_end=forward)
