@@ -82,7 +82,7 @@ def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | No
         return False
     for rule in rules.rules:
         scope = _scope(rule)
-        if not rule.enabled or (scope is not None and _field(summary, scope[0]) not in scope[1]):
+        if not rule.enabled or (scope is not None and _reader(*scope[0])(summary) not in scope[1]):
             continue
         if isinstance(rule, (NudgeRule, LifecycleRule)):
             return True
@@ -140,7 +140,7 @@ def plan(
                 fields, values = scope
                 column = columns.get(fields)
                 if column is None:
-                    read = attrgetter(*fields)
+                    read = _reader(*fields)
                     column = columns[fields] = [read(s.summary) for s in snapshots]
                 considered = list(compress(snapshots, map(values.__contains__, column)))
             context = _Context(now, history, rules.calendar_of(rule), explain)
@@ -176,9 +176,8 @@ def _scope(rule: Rule) -> Scope | None:
     return None
 
 
-def _field(summary: TicketSummary, fields: tuple[str, ...]) -> object:
-    """What attrgetter(*fields) reads: one value, or a tuple of them for several fields."""
-    return attrgetter(*fields)(summary)
+# The reader of a scope's fields (one value, or a tuple of them), made once per field list.
+_reader = lru_cache(maxsize=None)(attrgetter)
 
 
 def _planner(rule: Rule, context: _Context, snapshots: Sequence[TicketSnapshot]) -> Decide:
