@@ -337,7 +337,7 @@ def synthetic(n: int) -> list[TicketSnapshot]:
 
 @dataclass(frozen=True)
 class Planned:
-    """One planning figure: a size, and what planning it cost (medians of the rounds)."""
+    """What planning one size cost (medians of the rounds unless said)."""
 
     per_ticket_us: float
     seconds: float  # plan() alone
