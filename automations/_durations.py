@@ -173,12 +173,9 @@ class _OpeningHours:
         self._holidays = holidays
         self._days: dict[date, tuple[tuple[tuple[datetime, datetime], ...], timedelta]] = {}
 
-    def ranges(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
-        """The day's opening ranges as UTC instants (none on holidays)."""
-        return self._day(day)[0]
-
-    def _day(self, day: date) -> tuple[tuple[tuple[datetime, datetime], ...], timedelta]:
-        """The day's opening ranges and their total length, worked out once per day."""
+    def day(self, day: date) -> tuple[tuple[tuple[datetime, datetime], ...], timedelta]:
+        """The day's opening ranges as UTC instants (none on holidays) and their total length,
+        worked out once per day."""
         known = self._days.get(day)
         if known is None:
             ranges: tuple[tuple[datetime, datetime], ...] = ()
@@ -203,7 +200,7 @@ class _OpeningHours:
         day = start.astimezone(self._zone).date()
         remaining = delta
         while True:
-            ranges, total = self._day(day)
+            ranges, total = self.day(day)
             if ranges and remaining > total and cursor <= ranges[0][0]:
                 remaining -= total  # the whole day's opening, and more to go
             else:
@@ -223,7 +220,7 @@ class _OpeningHours:
         day = end.astimezone(self._zone).date()
         remaining = delta
         while True:
-            ranges, total = self._day(day)
+            ranges, total = self.day(day)
             if ranges and remaining > total and cursor >= ranges[-1][1]:
                 remaining -= total
             else:

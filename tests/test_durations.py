@@ -246,7 +246,7 @@ def _opening_between(calendar: Calendar, start: datetime, end: datetime) -> time
     total = timedelta(0)
     day = start.astimezone(PARIS).date() - timedelta(days=1)
     while day <= end.astimezone(PARIS).date() + timedelta(days=1):
-        for begin, finish in opening.ranges(day):
+        for begin, finish in opening.day(day)[0]:
             total += max(timedelta(0), min(finish, end) - max(begin, start))
         day += timedelta(days=1)
     return total
@@ -258,7 +258,7 @@ def _in_opening(calendar: Calendar, moment: datetime, *, at_end: bool) -> bool:
     return any(
         (begin < moment <= finish) if at_end else (begin <= moment < finish)
         for offset in (-1, 0, 1)
-        for begin, finish in calendar._opening.ranges(day + timedelta(days=offset))
+        for begin, finish in calendar._opening.day(day + timedelta(days=offset))[0]
     )
 
 
