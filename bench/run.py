@@ -339,13 +339,20 @@ def synthetic(n: int) -> list[TicketSnapshot]:
 class Planned:
     """What planning one size cost (medians of the rounds unless said)."""
 
-    per_ticket_us: float
-    seconds: float  # plan() alone
-    rounds: tuple[float, ...]  # each round's plan(), in order: this machine's spread
+    tickets: int
+    rounds: tuple[float, ...]  # each round's plan() alone, in order: this machine's spread
     history_seconds: float  # Ledger.history() for the listed tickets, before plan()
     ledger_rows: int
     peak_mib: float  # while planning (tracemalloc)
     decisions: int
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.rounds)
+
+    @property
+    def per_ticket_us(self) -> float:
+        return self.seconds / self.tickets * 1e6
 
 
 def _done_ledger(path: Path, snapshots: list[TicketSnapshot], rules: RulesFile) -> Ledger:
@@ -406,10 +413,8 @@ def planning(
                 _, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
                 del decided
-                whole = statistics.median(seconds[n])
                 results[n] = Planned(
-                    whole / n * 1e6,
-                    whole,
+                    n,
                     tuple(seconds[n]),
                     statistics.median(reads[n]),
                     len(history.done),
