@@ -455,7 +455,8 @@ def load_rules(path: str | Path) -> RulesFile:
         RulesError: the file cannot be read, is not TOML, or does not describe valid rules.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: Windows Notepad starts a UTF-8 file with a byte order mark.
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         problem = Problem("", f"expected a readable UTF-8 file: {reason}")

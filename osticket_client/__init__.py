@@ -3,8 +3,8 @@
 The public surface is what this module exports; the underscored modules are private.
 """
 
-from ._client import InsecureTransportWarning, OsTicket, PreparedCall, normalize_base_url
-from ._config import Settings, default_config_path, load_settings
+from ._client import InsecureTransportWarning, OsTicket, PreparedCall
+from ._config import Settings, default_config_path, load_settings, normalize_base_url
 from ._errors import (
     ActionRejected,
     ApiError,

@@ -13,44 +13,23 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
 from ._agent import AgentOperations
 from ._api import API_PREFIXES, is_route_miss, parse_create, parse_cron
-from ._config import Settings, load_settings
+from ._config import Settings, check_api_key, load_settings, normalize_base_url
 from ._errors import ConfigurationError, ConnectError, TicketOutcomeUnknown, TransportError
 from ._masking import MASK, register_secret
 from ._models import NewTicket
 from ._transport import RetryPolicy, Transport
 
-__all__ = ["InsecureTransportWarning", "OsTicket", "PreparedCall", "normalize_base_url"]
+__all__ = ["InsecureTransportWarning", "OsTicket", "PreparedCall"]
 
 
 class InsecureTransportWarning(UserWarning):
     """Warned when HTTPS certificate checks are switched off."""
-
-
-def normalize_base_url(url: str) -> str:
-    """The desk's base URL, from what a user copied (a staff-panel or API link works too).
-
-    Raises:
-        ConfigurationError: not an http(s) URL with a host.
-    """
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(
-            f"url: expected the desk's http:// or https:// address, got {url!r}"
-        )
-    path = parts.path
-    for marker in ("/scp/", "/api/"):
-        if marker in path + "/":
-            path = (path + "/")[: (path + "/").index(marker)]
-    if path.endswith((".php", ".html")):
-        path = path.rsplit("/", 1)[0]
-    return urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/", "", ""))
 
 
 def _zone(value: str | tzinfo) -> tzinfo:
@@ -112,7 +91,8 @@ class OsTicket(AgentOperations):
         db_timezone: the desk database's time zone (CSV exports carry its naive times).
 
     Raises:
-        ConfigurationError: the URL is not usable.
+        ConfigurationError: the URL is not usable (or holds credentials), or the API key
+            cannot be sent (a line break, a space).
     """
 
     def __init__(
@@ -130,6 +110,8 @@ class OsTicket(AgentOperations):
         db_timezone: str | tzinfo = "UTC",
     ) -> None:
         self.url = normalize_base_url(url)
+        if api_key is not None:
+            check_api_key(api_key)
         self.username = username
         self._api_key = api_key
         self._password = password

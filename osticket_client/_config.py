@@ -27,11 +27,14 @@ The file is TOML::
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -42,11 +45,74 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["Settings", "default_config_path", "load_settings"]
+__all__ = ["Settings", "default_config_path", "load_settings", "normalize_base_url"]
 
 _PLAIN = ("url", "username", "timeout", "ca_bundle", "insecure", "db_timezone")
 _SECRET = ("api_key", "password")
 _KEYS = frozenset(_PLAIN + _SECRET + tuple(f"{k}_file" for k in _SECRET))
+# Longer than any answer a desk should take; past it (or nan, inf) the socket layer fails.
+MAX_TIMEOUT = 3600.0
+
+
+_USERINFO = re.compile(r"^([A-Za-z][\w+.-]*:(?://)?)?[^/?#@]*@")
+
+
+def _shown(url: str) -> str:
+    """The URL as it may be printed: a user:password@ part cut out (with or without scheme)."""
+    return _USERINFO.sub(lambda m: (m.group(1) or "") + "…@", url.strip())
+
+
+def normalize_base_url(url: str, source: str = "url") -> str:
+    """The desk's base URL, from what a user copied (a staff-panel or API link works too).
+
+    Args:
+        url: what the user gave.
+        source: where it came from, to name in errors (a flag, a variable, a profile key).
+
+    Raises:
+        ConfigurationError: not an http(s) URL with a host, or credentials inside it.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        has_credentials = parts.username is not None or parts.password is not None
+    except ValueError:  # e.g. an unclosed "[" in the host
+        raise ConfigurationError(f"{source}: not a URL: {_shown(url)!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"{source}: expected the desk's http:// or https:// address, got {_shown(url)!r}"
+        )
+    if has_credentials:
+        # A URL is printed, logged and shown by `osticket config`: no secret belongs in it.
+        raise ConfigurationError(
+            f"{source}: the URL holds a user name or password ({_shown(url)!r}); give the"
+            " address alone, and the agent login as username + password (OSTICKET_USERNAME,"
+            " OSTICKET_PASSWORD or _FILE, or a config profile), the API key as OSTICKET_API_KEY"
+        )
+    path = parts.path
+    for marker in ("/scp/", "/api/"):
+        if marker in path + "/":
+            path = (path + "/")[: (path + "/").index(marker)]
+    if path.endswith((".php", ".html")):
+        path = path.rsplit("/", 1)[0]
+    return urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/", "", ""))
+
+
+def check_api_key(api_key: str, source: str = "api_key") -> None:
+    """Refuse an API key that cannot travel in an HTTP header (never quoting it).
+
+    Raises:
+        ConfigurationError: the key holds a line break, a space, a control or non-ASCII
+            character (e.g. a key file with a second line).
+    """
+    bad = [ch for ch in api_key if not "!" <= ch <= "~"]
+    if bad:
+        what = (
+            "a line break" if set(bad) & {"\r", "\n"} else "a space, control or non-ASCII character"
+        )
+        raise ConfigurationError(
+            f"{source}: the API key holds {what}; a key is one word of letters and digits"
+            " (Admin > Manage > API): check that it is the key alone, on one line"
+        )
 
 
 class Settings(BaseModel):
@@ -86,9 +152,11 @@ def default_config_path(environ: Mapping[str, str]) -> Path:
 
 def _read_secret_file(path: str, what: str) -> str:
     try:
-        return Path(path).expanduser().read_text(encoding="utf-8").strip()
+        return Path(path).expanduser().read_text(encoding="utf-8-sig").strip()
     except OSError as exc:
         raise ConfigurationError(f"{what}: cannot read {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{what}: {path!r} is not UTF-8 text") from None
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
@@ -106,15 +174,18 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     return found
 
 
-def _load_file(path: Path) -> dict[str, Any]:
+def _load_file(path: Path) -> dict[str, Any] | None:
+    """The file's data; None when there is no such file."""
     try:
-        with path.open("rb") as f:
-            data: dict[str, Any] = tomllib.load(f)
-            return data
+        # utf-8-sig: Windows Notepad starts a UTF-8 file with a byte order mark.
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return data
     except FileNotFoundError:
-        return {}
+        return None
     except OSError as exc:
         raise ConfigurationError(f"config file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"config file {str(path)!r} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 
@@ -177,9 +248,16 @@ def load_settings(
     """
     env = os.environ if environ is None else environ
     path = Path(config_file) if config_file else default_config_path(env)
-    data = _load_file(path)
+    loaded = _load_file(path)
+    data = loaded or {}
     chosen = profile or env.get("OSTICKET_PROFILE") or None
     merged: dict[str, tuple[Any, str]] = {}
+    if chosen and loaded is None:
+        asked = "--profile" if profile else "OSTICKET_PROFILE"
+        raise ConfigurationError(
+            f"config file {str(path)!r} does not exist ({asked} asks for its profile"
+            f" {chosen!r}); create it, or point OSTICKET_CONFIG / --config at yours"
+        )
     if chosen:
         merged.update(_from_profile(data, chosen, path))
     else:
@@ -200,11 +278,22 @@ def load_settings(
                 f"{sources['timeout']}: timeout must be a number of seconds, "
                 f"got {values['timeout']!r}"
             ) from None
-        if values["timeout"] <= 0:
-            raise ConfigurationError(f"{sources['timeout']}: timeout must be positive")
+        if not math.isfinite(values["timeout"]) or values["timeout"] <= 0:
+            raise ConfigurationError(
+                f"{sources['timeout']}: timeout must be positive, got {values['timeout']:g}"
+            )
+        if values["timeout"] > MAX_TIMEOUT:
+            raise ConfigurationError(
+                f"{sources['timeout']}: timeout must be at most {MAX_TIMEOUT:.0f} seconds,"
+                f" got {values['timeout']:g}"
+            )
     if "insecure" in values:
         values["insecure"] = _as_bool(values["insecure"], sources["insecure"])
     for key in ("url", "username", "ca_bundle", "api_key", "password", "db_timezone"):
         if key in values and not isinstance(values[key], str):
             raise ConfigurationError(f"{sources[key]}: {key} must be a string")
+    if "url" in values:
+        normalize_base_url(values["url"], sources["url"])  # refused here, before it is shown
+    if "api_key" in values:
+        check_api_key(values["api_key"], sources["api_key"])
     return Settings(**values, profile=chosen, config_file=str(path), sources=sources)

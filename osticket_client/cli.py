@@ -9,6 +9,7 @@ unknown (look at the ticket before retrying); 7 desk unreachable; 8 no such tick
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 import textwrap
@@ -24,6 +25,7 @@ from automations.cli import auto, demo
 from ._cli_support import (
     CliState,
     comment_option,
+    fail,
     json_option,
     pass_state,
     reported_errors,
@@ -95,13 +97,47 @@ def ticket() -> None:
     """Create and work tickets."""
 
 
-def _read_message(message: str | None, message_file: IO[str] | None) -> str:
+def _decode_text(data: bytes, name: str) -> str:
+    """A text file's content: UTF-8 (with or without a BOM), or UTF-16 with its BOM.
+
+    UTF-16 is what Windows PowerShell 5's ``>`` and Notepad's "Unicode" write; anything else
+    (e.g. a legacy Windows-1252 file) is refused rather than guessed, naming the file.
+
+    Raises:
+        ValueError: the bytes are neither; the message names the file and how to convert it.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding, body = "UTF-16", data
+    else:
+        encoding, body = "UTF-8", data.removeprefix(codecs.BOM_UTF8)
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        offset = exc.start + len(data) - len(body)
+        raise ValueError(
+            f"{name} is not {encoding} text (byte 0x{data[offset]:02x} at offset {offset});"
+            " save it as UTF-8 (Notepad: Save as > Encoding UTF-8; or iconv -f windows-1252"
+            " -t utf-8)"
+        ) from None
+    if "\x00" in text:
+        raise ValueError(
+            f"{name} holds NUL characters (UTF-16 without a byte order mark?); save it as UTF-8"
+        )
+    return text
+
+
+def _read_message(message: str | None, message_file: IO[bytes] | None) -> str:
     if message is not None and message_file is not None:
         raise click.UsageError("give the message with --message or --message-file, not both")
     if message is not None:
         return message
     if message_file is not None:
-        return message_file.read()
+        given = getattr(message_file, "name", "<stdin>")
+        name = "standard input" if given in ("<stdin>", "-") else repr(given)
+        try:
+            return _decode_text(message_file.read(), name)
+        except ValueError as exc:
+            fail(f"--message-file: {exc}", 2)
     raise click.UsageError(
         "the message is missing: use --message TEXT or --message-file FILE"
         " ('-' reads standard input)"
@@ -125,8 +161,8 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--message", help="Issue details.")
 @click.option(
     "--message-file",
-    type=click.File("r", encoding="utf-8"),
-    help="Read the details from a file ('-' for standard input).",
+    type=click.File("rb"),
+    help="Read the details from a file ('-' for standard input): UTF-8 or UTF-16 with a BOM.",
 )
 @click.option("--html", is_flag=True, help="The message is HTML.")
 @click.option(
@@ -157,7 +193,7 @@ def ticket_create(
     state: CliState,
     /,
     message: str | None,
-    message_file: IO[str] | None,
+    message_file: IO[bytes] | None,
     field_pairs: tuple[str, ...],
     dry_run: bool,
     as_json: bool,
@@ -460,8 +496,9 @@ def _entry_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--message", help="The text."),
             click.option(
                 "--message-file",
-                type=click.File("r", encoding="utf-8"),
-                help="Read the text from a file ('-' for standard input).",
+                type=click.File("rb"),
+                help="Read the text from a file ('-' for standard input): UTF-8 or UTF-16 with"
+                " a BOM.",
             ),
             click.option("--html", is_flag=True, help="The text is HTML."),
             click.option("--status", help="Also set this status."),
@@ -481,7 +518,7 @@ def ticket_reply(
     /,
     number: str,
     message: str | None,
-    message_file: IO[str] | None,
+    message_file: IO[bytes] | None,
     html: bool,
     status: str | None,
     as_json: bool,
@@ -503,7 +540,7 @@ def ticket_note(
     /,
     number: str,
     message: str | None,
-    message_file: IO[str] | None,
+    message_file: IO[bytes] | None,
     html: bool,
     status: str | None,
     as_json: bool,

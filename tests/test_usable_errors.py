@@ -1,0 +1,225 @@
+"""Errors a user can act on (issue 10): one line, the documented exit code, no traceback."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+import responses
+from click.testing import CliRunner
+
+from osticket_client import ConfigurationError, OsTicket, load_settings
+from osticket_client.cli import cli
+
+URL = "https://help.example.com/support/"
+KEY = "CLI-SECRET-KEY-42"
+REQUIRED = ["--name", "Ada", "--email", "ada@example.com", "--subject", "Printer"]
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("OSTICKET_URL", URL)
+    monkeypatch.setenv("OSTICKET_API_KEY", KEY)
+    return CliRunner()
+
+
+def _one_line_error(output: str) -> str:
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, output
+    return errors[0]
+
+
+# -- credentials in the URL ------------------------------------------------------------------
+
+
+SECRET_URL = "https://agent:S3cret-Pass@help.example.com/support/"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["config"],
+        ["config", "--json"],
+        ["ticket", "create", *REQUIRED, "--message", "m", "--dry-run"],
+        ["ticket", "create", *REQUIRED, "--message", "m", "--dry-run", "--json"],
+        ["cron"],
+    ],
+)
+def test_credentials_in_the_url_are_refused_and_never_printed(
+    runner: CliRunner, args: list[str]
+) -> None:
+    result = runner.invoke(cli, ["--url", SECRET_URL, *args])
+    assert result.exit_code == 3
+    line = _one_line_error(result.output)
+    assert "S3cret-Pass" not in result.output and "agent:" not in result.output
+    assert "flag: the URL holds a user name or password" in line
+    assert "OSTICKET_PASSWORD" in line and "OSTICKET_API_KEY" in line
+
+
+def test_credentials_in_the_url_from_the_environment_name_the_variable(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OSTICKET_URL", "http://ada@127.0.0.1:8080/")
+    result = runner.invoke(cli, ["config"])
+    assert result.exit_code == 3
+    assert "OSTICKET_URL: the URL holds a user name" in result.output
+    assert "ada@" not in result.output
+
+
+def test_the_library_refuses_credentials_in_the_url_without_quoting_them() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        OsTicket(SECRET_URL, api_key="k" * 32)
+    assert "S3cret-Pass" not in str(caught.value) and "…@help.example.com" in str(caught.value)
+
+
+def test_config_refuses_a_url_without_a_scheme_like_every_command(runner: CliRunner) -> None:
+    for args in (["config"], ["cron"]):
+        result = runner.invoke(cli, ["--url", "help.example.com/support", *args])
+        assert result.exit_code == 3
+        assert "expected the desk's http:// or https:// address" in _one_line_error(result.output)
+
+
+# -- timeouts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308", "0"])
+def test_a_timeout_that_is_not_a_usable_number_of_seconds(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    flag = runner.invoke(cli, ["--timeout", value, "config"])
+    assert flag.exit_code == 3, flag.output
+    assert "flag: timeout must be" in _one_line_error(flag.output)
+    monkeypatch.setenv("OSTICKET_TIMEOUT", value)
+    env = runner.invoke(cli, ["cron"])
+    assert env.exit_code == 3
+    assert "OSTICKET_TIMEOUT: timeout must be" in _one_line_error(env.output)
+    monkeypatch.delenv("OSTICKET_TIMEOUT")
+    config = tmp_path / "c.toml"
+    number = {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(value, value)
+    config.write_text(f'[profiles.p]\nurl = "{URL}"\ntimeout = {number}\n', encoding="utf-8")
+    profile = runner.invoke(cli, ["--config", str(config), "--profile", "p", "cron"])
+    assert profile.exit_code == 3
+    assert "profiles.p.timeout: timeout must be" in _one_line_error(profile.output)
+
+
+def test_a_long_but_sane_timeout_is_kept(tmp_path: Path) -> None:
+    settings = load_settings(environ={"OSTICKET_TIMEOUT": "3600"}, config_file=tmp_path / "x")
+    assert settings.timeout == 3600.0
+
+
+# -- config files -----------------------------------------------------------------------------
+
+
+def test_a_missing_config_file_is_not_reported_as_a_missing_profile(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere" / "config.toml"
+    result = runner.invoke(cli, ["--config", str(missing), "--profile", "prod", "config"])
+    assert result.exit_code == 3
+    line = _one_line_error(result.output)
+    assert "does not exist" in line and "--profile asks for its profile 'prod'" in line
+    assert "is not in" not in line
+
+
+def test_config_and_key_files_written_by_notepad(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_bytes(codecs.BOM_UTF8 + b"4179450186167F07E7A999CA4D8F3555\r\n")
+    config = tmp_path / "c.toml"
+    text = f'[profiles.lab]\nurl = "{URL}"\napi_key_file = "{key.as_posix()}"\n'
+    config.write_bytes(codecs.BOM_UTF8 + text.encode())
+    settings = load_settings(environ={}, config_file=config, profile="lab")
+    assert settings.api_key is not None
+    assert settings.api_key.get_secret_value() == "4179450186167F07E7A999CA4D8F3555"
+    config.write_bytes(text.encode() + b"# caf\xe9\n")
+    with pytest.raises(ConfigurationError, match="is not UTF-8 text"):
+        load_settings(environ={}, config_file=config, profile="lab")
+
+
+# -- API keys that cannot travel in a header -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "what"),
+    [
+        ("4179450186167F07\n7A999CA4D8F3555", "a line break"),
+        ("4179450186167F07 E7A999CA4D8F3555", "a space, control or non-ASCII character"),
+        ("4179450186167F07É7A999CA4D8F3555", "a space, control or non-ASCII character"),
+    ],
+)
+def test_an_api_key_with_a_line_break_is_a_configuration_error(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, key: str, what: str
+) -> None:
+    monkeypatch.setenv("OSTICKET_API_KEY", key)
+    with responses.RequestsMock():  # nothing may be sent
+        result = runner.invoke(cli, ["ticket", "create", *REQUIRED, "--message", "m"])
+    assert result.exit_code == 3
+    line = _one_line_error(result.output)
+    assert f"OSTICKET_API_KEY: the API key holds {what}" in line
+    assert "4179450186167F07" not in result.output
+    with pytest.raises(ConfigurationError, match=f"api_key: the API key holds {what}"):
+        OsTicket(URL, api_key=key)
+
+
+# -- message files ----------------------------------------------------------------------------
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "data",
+    [
+        "Tray 2 jams — café\n".encode(),
+        codecs.BOM_UTF8 + "Tray 2 jams — café\n".encode(),
+        "Tray 2 jams — café\n".encode("utf-16"),  # with its BOM, as PowerShell 5 writes
+        codecs.BOM_UTF16_BE + "Tray 2 jams — café\n".encode("utf-16-be"),
+    ],
+)
+def test_message_files_in_utf8_with_or_without_bom_or_utf16(
+    runner: CliRunner, tmp_path: Path, data: bytes
+) -> None:
+    responses.add(responses.POST, URL + "api/tickets.json", body="654321", status=201)
+    message = tmp_path / "message.txt"
+    message.write_bytes(data)
+    result = runner.invoke(cli, ["ticket", "create", *REQUIRED, "--message-file", str(message)])
+    assert (result.exit_code, result.output) == (0, "654321\n")
+    sent = responses.calls[0].request.body
+    assert isinstance(sent, bytes)
+    assert "data:text/plain;charset=utf-8,Tray 2 jams — café\\n".encode() in sent
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ticket", "create", *REQUIRED],
+        ["ticket", "reply", "123456"],
+        ["ticket", "note", "123456"],
+    ],
+)
+def test_a_message_file_that_is_not_utf8_names_the_file_and_says_how_to_convert(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    message = tmp_path / "message.txt"
+    message.write_bytes("Tray 2 jams, café\n".encode("cp1252"))
+    with responses.RequestsMock():  # nothing may be sent
+        result = runner.invoke(cli, [*command, "--message-file", str(message)])
+        piped = runner.invoke(cli, [*command, "--message-file", "-"], input=b"caf\xe9")
+        nul = runner.invoke(
+            cli, [*command, "--message-file", "-"], input="cafe".encode("utf-16-le")
+        )
+    assert result.exit_code == 2
+    line = _one_line_error(result.output)
+    assert str(message) in line and "is not UTF-8 text (byte 0xe9 at offset 16)" in line
+    assert "save it as UTF-8" in line
+    assert piped.exit_code == 2
+    assert "standard input is not UTF-8 text" in _one_line_error(piped.output)
+    assert nul.exit_code == 2 and "NUL characters" in _one_line_error(nul.output)
+
+
+def test_a_rules_file_saved_by_notepad_with_a_bom_is_read(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    example = Path(__file__).parent.parent / "examples" / "rules.toml"
+    rules.write_bytes(codecs.BOM_UTF8 + example.read_bytes())
+    result = CliRunner().invoke(cli, ["auto", "check", str(rules)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: ")
