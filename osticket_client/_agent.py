@@ -557,17 +557,40 @@ class AgentOperations:
         return iter(rows)
 
     def _await_export(self, export_id: str) -> None:
+        """Poll until the export is ready: 201 ready, 200 not yet, 404 not registered yet.
+
+        The desk answers the export's 201 before it stores the export in the session, so a
+        check sent at once can get 404 "No such export": that is polled like "not ready".
+        """
         delay, waited = 0.1, 0.0
         while True:
             _, response, endpoint = self._send("export_check", ids={"eid": export_id})
-            if response.status_code == 201:
+            status = response.status_code
+            if status == 201:
                 return
-            if response.status_code != 200 or waited >= EXPORT_TIMEOUT:
-                raise TimeoutError(
-                    f"export {export_id} was not ready after {waited:.1f}s",
-                    status_code=response.status_code,
+            if status >= 500:
+                raise ServerError(
+                    f"the desk failed while preparing export {export_id}",
+                    status_code=status,
+                    text=plain_text(response.text, 200),
                     endpoint=endpoint,
-                    hint="the desk e-mails an export nobody downloads to the agent",
+                )
+            if status not in (200, 404):
+                raise UnexpectedResponse(
+                    f"unexpected answer while waiting for export {export_id}",
+                    status_code=status,
+                    text=plain_text(response.text, 200),
+                    endpoint=endpoint,
+                )
+            if waited >= EXPORT_TIMEOUT:
+                what = "was not ready" if status == 200 else "was still unknown to the desk"
+                raise TimeoutError(
+                    f"export {export_id} {what} after {waited:.0f}s",
+                    status_code=status,
+                    text=plain_text(response.text, 200) if status == 404 else None,
+                    endpoint=endpoint,
+                    hint="a large queue exports slowly (see the README's note on MariaDB);"
+                    " the desk e-mails an export nobody downloads to the agent",
                 )
             self._sleep(delay)
             waited += delay

@@ -39,6 +39,12 @@ _IP_HINT = (
 )
 
 
+# Answers that prove the request was never carried out, whoever sent them: a server that does
+# not implement the method (501) or the HTTP version (505) refuses before processing anything,
+# and osTicket's API answers 501 only when it cannot parse XML, before creating anything.
+_NOT_PROCESSED = (501, 505)
+
+
 def is_route_miss(status: int, text: str) -> bool:
     """True when the desk did not route the request to the API at all (nothing was done)."""
     return status == 404 or (status == 400 and text.strip() == "URL not supported")
@@ -165,13 +171,25 @@ def parse_create(status: int, text: str, endpoint: str) -> str:
             text=body,
             endpoint=endpoint,
         )
-    if 400 <= status < 500:
+    if 300 <= status < 400:
+        # osTicket's API never redirects: a front server (e.g. http -> https) did, unprocessed.
         raise ApiError(
-            "the desk refused the request",
+            "the server redirected the request; no ticket was created",
             status_code=status,
             text=summarize(body),
             endpoint=endpoint,
-            hint=_https_hint(body),
+            hint="use the address it redirects to (often https://) as the desk URL",
+        )
+    if 400 <= status < 500 or status in _NOT_PROCESSED:
+        # osTicket answers 4xx only before creating; 501/505 mean nothing was processed.
+        raise ApiError(
+            "the desk refused the request; no ticket was created"
+            if status < 500
+            else "the server does not implement this request; no ticket was created",
+            status_code=status,
+            text=summarize(body),
+            endpoint=endpoint,
+            hint=_https_hint(body) or (None if status < 500 else _NOT_OSTICKET_HINT),
         )
     raise TicketOutcomeUnknown(
         "the desk's answer does not say whether the ticket was created",
@@ -217,6 +235,9 @@ def parse_cron(status: int, text: str, endpoint: str) -> None:
         text=summarize(body),
         endpoint=endpoint,
     )
+
+
+_NOT_OSTICKET_HINT = "is this an osTicket desk? use its base URL as users open it"
 
 
 def _https_hint(body: str) -> str | None:

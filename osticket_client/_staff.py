@@ -16,7 +16,13 @@ from typing import Any, Literal
 
 import requests
 
-from ._errors import LoginFailed, OsTicketError, SessionExpired, UnexpectedResponse
+from ._errors import (
+    LoginFailed,
+    OsTicketError,
+    ServerError,
+    SessionExpired,
+    UnexpectedResponse,
+)
 from ._masking import logger
 from ._pages import csrf_token, login_failure, plain_text
 from ._transport import Transport
@@ -114,6 +120,7 @@ class StaffSession:
             LoginFailed: wrong credentials, locked out, 2FA required, or not a staff panel.
         """
         page = self._transport.request("GET", self.scp + "login.php")
+        _refuse_server_failure(page, f"GET {self.scp}login.php")
         if page.status_code in (301, 302, 303) and not needs_login(page):
             # Still logged in (only the CSRF token was refused): take a fresh token.
             self._token = csrf_token(self._transport.request("GET", self.scp + "profile.php").text)
@@ -140,8 +147,9 @@ class StaffSession:
             },
         )
         self._token = None
-        outcome = _login_outcome(answer)
         endpoint = f"POST {self.scp}login.php"
+        _refuse_server_failure(answer, endpoint)
+        outcome = _login_outcome(answer)
         if outcome == "index":
             self._token = token
             self.logins += 1
@@ -248,6 +256,23 @@ class StaffSession:
                 text=response.text[:200],
                 endpoint=endpoint,
             ) from None
+
+
+def _refuse_server_failure(response: requests.Response, endpoint: str) -> None:
+    """A 5xx on the login (often a gateway's 502/503/504) says nothing about the password.
+
+    Raises:
+        ServerError: the desk, or a gateway in front of it, failed.
+    """
+    if response.status_code >= 500:
+        raise ServerError(
+            "the desk (or a gateway in front of it) failed during the login; this says"
+            " nothing about the username or password",
+            status_code=response.status_code,
+            text=plain_text(response.text, 200),
+            endpoint=endpoint,
+            hint="try again later; if it lasts, look at the web server's error log",
+        )
 
 
 def _login_outcome(answer: requests.Response) -> str:

@@ -223,3 +223,106 @@ def test_a_rules_file_saved_by_notepad_with_a_bom_is_read(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["auto", "check", str(rules)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: ")
+
+
+# -- answers that say nothing about what they are blamed on ------------------------------------
+
+SCP = URL + "scp/"
+LOGIN_PAGE = '<form id="login"><input type="hidden" name="__CSRFToken__" value="tok-1"></form>'
+GATEWAY = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+@pytest.fixture
+def agent(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("OSTICKET_USERNAME", "automation")
+    monkeypatch.setenv("OSTICKET_PASSWORD", "S3cret-Passw0rd")
+    return runner
+
+
+@pytest.mark.parametrize("step", ["page", "post"])
+@responses.activate
+def test_a_gateway_failing_the_login_is_not_a_wrong_password(agent: CliRunner, step: str) -> None:
+    if step == "page":
+        responses.add(responses.GET, SCP + "login.php", body=GATEWAY, status=502)
+    else:
+        responses.add(responses.GET, SCP + "login.php", body=LOGIN_PAGE)
+        responses.add(responses.POST, SCP + "login.php", body=GATEWAY, status=502)
+    result = agent.invoke(cli, ["ticket", "show", "123456"])
+    assert result.exit_code == 1
+    line = _one_line_error(result.output)
+    assert "failed during the login; this says nothing about the username or password" in line
+    assert "HTTP 502" in line and "wrong username" not in line
+    assert len([c for c in responses.calls if c.request.method == "POST"]) <= 1
+
+
+def _export_started() -> None:
+    responses.add(responses.GET, SCP + "login.php", body=LOGIN_PAGE)
+    responses.add(responses.POST, SCP + "login.php", body='{"status":302,"redirect":"index.php"}')
+    responses.add(
+        responses.POST, SCP + "ajax.php/tickets/export/1", body='{"eid":"abc"}', status=201
+    )
+
+
+@responses.activate
+def test_an_export_not_yet_registered_is_waited_for() -> None:
+    _export_started()
+    check = SCP + "ajax.php/export/abc/check"
+    responses.add(responses.POST, check, body="No such export", status=404)
+    responses.add(responses.POST, check, body='{"status":"notready"}', status=200)
+    responses.add(responses.POST, check, body='{"status":"ready"}', status=201)
+    header = ",".join(f'"h{i}"' for i in range(25))
+    responses.add(responses.GET, SCP + "export.php", body=("\ufeff" + header + "\n").encode())
+    waits: list[float] = []
+    desk = OsTicket(URL, username="a", password="S3cret-Passw0rd", sleep=waits.append)
+    assert list(desk.list_tickets(1)) == []
+    assert len(waits) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (404, "No such export", "export abc was still unknown to the desk after 60s"),
+        (200, '{"status":"notready"}', "export abc was not ready after 60s"),
+    ],
+)
+@responses.activate
+def test_a_slow_export_says_how_long_it_was_waited_for(
+    status: int, body: str, message: str
+) -> None:
+    _export_started()
+    responses.add(responses.POST, SCP + "ajax.php/export/abc/check", body=body, status=status)
+    waits: list[float] = []
+    desk = OsTicket(URL, username="a", password="S3cret-Passw0rd", sleep=waits.append)
+    with pytest.raises(Exception, match=message) as caught:
+        list(desk.list_tickets(1))
+    assert "0.0s" not in str(caught.value) and sum(waits) >= 60
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "fragment"),
+    [
+        (501, "<h1>Not Implemented</h1>", "does not implement this request; no ticket was created"),
+        (505, "HTTP Version Not Supported", "no ticket was created"),
+        (301, "Moved Permanently", "redirected the request; no ticket was created"),
+        (405, "Method Not Allowed", "refused the request; no ticket was created"),
+    ],
+)
+@responses.activate
+def test_answers_that_prove_nothing_was_created_are_not_unknown(
+    runner: CliRunner, status: int, body: str, fragment: str
+) -> None:
+    for prefix in ("api/", "api/http.php/"):
+        responses.add(responses.POST, URL + prefix + "tickets.json", body=body, status=status)
+    result = runner.invoke(cli, ["ticket", "create", *REQUIRED, "--message", "m"])
+    assert result.exit_code == 1
+    line = _one_line_error(result.output)
+    assert fragment in line and "may" not in line
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 200])
+@responses.activate
+def test_answers_that_do_not_prove_it_stay_unknown(runner: CliRunner, status: int) -> None:
+    responses.add(responses.POST, URL + "api/tickets.json", body="<html>oops</html>", status=status)
+    result = runner.invoke(cli, ["ticket", "create", *REQUIRED, "--message", "m"])
+    assert result.exit_code == 6 and "look for the ticket" in result.output
