@@ -4,6 +4,7 @@ reporting and the common options. Kept apart so that `automations.cli` can use i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -11,7 +12,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
-from ._client import OsTicket
+from ._client import InsecureTransportWarning, OsTicket
 from ._config import Settings, load_settings
 from ._errors import (
     ApiError,
@@ -103,8 +104,11 @@ class CliState:
     @property
     def desk(self) -> OsTicket:
         if self._desk is None:
-            with reported_errors():
+            with reported_errors(), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", InsecureTransportWarning)
                 self._desk = OsTicket.from_settings(self.settings)
+            for warning in caught:  # e.g. --insecure: said once, as one line
+                click.echo(f"warning: {warning.message}", err=True)
         return self._desk
 
     def close(self) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import ssl
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -97,6 +101,8 @@ class Transport:
             TimeoutError: the desk took the request but did not answer in time.
             TransportError: the connection broke after the request was sent.
         """
+        if self.verify is False:
+            _silence_insecure_warning(url)
         attempt = 1
         while True:
             started = time.perf_counter()
@@ -125,7 +131,7 @@ class Transport:
                         self._sleep(wait)
                         attempt += 1
                         continue
-                raise _wrap(exc, method, url, attempt) from None
+                raise _wrap(exc, method, url, attempt, self.verify) from None
             logger.debug(
                 "%s %s -> %s in %.0f ms",
                 method,
@@ -140,7 +146,9 @@ class Transport:
         self.session.close()
 
 
-def _wrap(exc: requests.RequestException, method: str, url: str, attempts: int) -> TransportError:
+def _wrap(
+    exc: requests.RequestException, method: str, url: str, attempts: int, verify: bool | str
+) -> TransportError:
     endpoint = f"{method} {url}"
     if _never_reached(exc):
         return ConnectError(
@@ -149,11 +157,8 @@ def _wrap(exc: requests.RequestException, method: str, url: str, attempts: int) 
             hint="check the URL and that the desk is up; nothing was sent",
         )
     if isinstance(exc, requests.exceptions.SSLError):
-        return ConnectError(
-            "the TLS handshake failed (certificate not trusted?)",
-            endpoint=endpoint,
-            hint="for a self-signed lab certificate set a CA bundle (ca_bundle / --ca-bundle)",
-        )
+        message, hint = _tls_failure(exc, verify)
+        return ConnectError(message, endpoint=endpoint, hint=hint)
     if isinstance(exc, requests.exceptions.Timeout):
         return TimeoutError(
             "the desk did not answer in time; the request may have been processed",
@@ -163,3 +168,75 @@ def _wrap(exc: requests.RequestException, method: str, url: str, attempts: int) 
         f"the connection broke after the request was sent ({type(exc).__name__})",
         endpoint=endpoint,
     )
+
+
+def _silence_insecure_warning(url: str) -> None:
+    """Hide urllib3's per-request warning for this host: the client warned once already.
+
+    Only for the host the user chose to reach without certificate checks; any other
+    unverified request in the process still warns.
+    """
+    host = urlsplit(url).hostname or ""
+    warnings.filterwarnings(
+        "ignore",
+        message=f"Unverified HTTPS request is being made to host '{re.escape(host)}'",
+        category=urllib3.exceptions.InsecureRequestWarning,
+    )
+
+
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The `ssl` module's error under requests' and urllib3's wrappers, if any."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLError):
+            return item
+        todo += [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+    return None
+
+
+# OpenSSL's verification codes (X509_V_ERR_*) that a CA bundle can fix.
+_UNTRUSTED = {18, 19, 20, 21, 27}
+_EXPIRED, _NOT_YET_VALID = 10, 9
+_NAME_MISMATCH = {62, 64}  # host name, IP address
+
+
+def _tls_failure(exc: requests.exceptions.SSLError, verify: bool | str) -> tuple[str, str | None]:
+    """What went wrong in a TLS handshake, in OpenSSL's own words, and what fixes it."""
+    error = _ssl_error(exc)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        reason = str(error.verify_message or error.reason or error)
+        code = error.verify_code
+        if code in _NAME_MISMATCH:
+            return (
+                f"the desk's certificate is not valid for this host name ({reason})",
+                "use the host name the certificate was issued for in the URL;"
+                " a CA bundle does not change this",
+            )
+        if code in (_EXPIRED, _NOT_YET_VALID):
+            return (
+                f"the desk's certificate is out of its validity period ({reason})",
+                "renew the certificate on the desk (or check this machine's clock);"
+                " a CA bundle does not change this",
+            )
+        if code in _UNTRUSTED:
+            if isinstance(verify, str):
+                hint = f"the CA bundle {verify!r} does not hold the CA that signed it"
+            else:
+                hint = (
+                    "for a lab desk with a private CA or a self-signed certificate, point"
+                    " ca_bundle / --ca-bundle / OSTICKET_CA_BUNDLE at that CA's certificate"
+                )
+            return f"the desk's certificate is not trusted ({reason})", hint
+        return f"the desk's certificate was refused ({reason})", None
+    reason = str(getattr(error, "reason", None) or error or exc)
+    if "WRONG_VERSION_NUMBER" in reason:
+        return (
+            f"the TLS handshake failed ({reason})",
+            "the server does not speak TLS on this port: is the desk served over http://?",
+        )
+    return f"the TLS handshake failed ({reason})", None
