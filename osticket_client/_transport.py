@@ -224,14 +224,7 @@ def _tls_failure(exc: requests.exceptions.SSLError, verify: bool | str) -> tuple
                 " a CA bundle does not change this",
             )
         if code in _UNTRUSTED:
-            if isinstance(verify, str):
-                hint = f"the CA bundle {verify!r} does not hold the CA that signed it"
-            else:
-                hint = (
-                    "for a lab desk with a private CA or a self-signed certificate, point"
-                    " ca_bundle / --ca-bundle / OSTICKET_CA_BUNDLE at that CA's certificate"
-                )
-            return f"the desk's certificate is not trusted ({reason})", hint
+            return f"the desk's certificate is not trusted ({reason})", _ca_hint(verify)
         return f"the desk's certificate was refused ({reason})", None
     reason = str(getattr(error, "reason", None) or error or exc)
     if "WRONG_VERSION_NUMBER" in reason:
@@ -239,4 +232,15 @@ def _tls_failure(exc: requests.exceptions.SSLError, verify: bool | str) -> tuple
             f"the TLS handshake failed ({reason})",
             "the server does not speak TLS on this port: is the desk served over http://?",
         )
-    return f"the TLS handshake failed ({reason})", None
+    return f"the TLS handshake failed ({reason})", (
+        _ca_hint(verify) if "certificate" in reason else None
+    )
+
+
+def _ca_hint(verify: bool | str) -> str:
+    if isinstance(verify, str):
+        return f"the CA bundle {verify!r} does not hold the CA that signed the certificate"
+    return (
+        "for a lab desk with a private CA or a self-signed certificate, point"
+        " ca_bundle / --ca-bundle / OSTICKET_CA_BUNDLE at that CA's certificate"
+    )
