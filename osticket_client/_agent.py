@@ -162,6 +162,15 @@ def parse_lookup(rows: list[dict[str, object]], *, truncated: bool) -> SearchRes
     return SearchResult(tickets=tuple(tickets), customers=tuple(customers), truncated=truncated)
 
 
+def _match(kind: str, value: str | int, options: list[Choice]) -> Choice:
+    """The option with this id or name (case-insensitive), else `UnknownChoice` listing them."""
+    wanted = str(value).strip()
+    for option in options:
+        if str(option.id) == wanted or option.name.casefold() == wanted.casefold():
+            return option
+    raise UnknownChoice(kind, value, [o.name for o in options])
+
+
 def _plain_to_html(field: str, text: str) -> str:
     # The staff panel treats entries as rich text: keep the line breaks and escape markup,
     # although the desk decodes entities before it strips tags (so "<now>" is lost anyway).
@@ -300,11 +309,7 @@ class AgentOperations:
         if isinstance(value, Choice):
             return value
         options = self._list(kind)
-        wanted = str(value).strip()
-        for option in options:
-            if str(option.id) == wanted or option.name.casefold() == wanted.casefold():
-                return option
-        raise UnknownChoice(kind, value, [o.name for o in options])
+        return _match(kind, value, options)
 
     def statuses(self) -> list[Choice]:
         """The ticket statuses agents can set, each with its state (open / closed)."""
@@ -405,14 +410,36 @@ class AgentOperations:
     def transfer(
         self, number: str, department: str | int | Choice, comment: str | None = None
     ) -> ActionResult:
-        """Move the ticket to another department (its SLA follows the department)."""
-        choice = self.resolve("department", department)
+        """Move the ticket to another department (its SLA follows the department).
+
+        Raises:
+            PermissionDenied: the agent's role may not transfer tickets.
+            UnknownChoice: no department the agent may transfer to has that name.
+            TicketNotFound, ActionRejected.
+        """
+        try:
+            choice = self.resolve("department", department)
+        except UnknownChoice:
+            # The department list shows only the agent's own departments: ask the transfer
+            # dialog, which says whether the role may transfer, and to where.
+            choice = self._transfer_target(number, department)
         return self._act(
             "transfer",
             number,
             f"transferred to {choice.name}",
             data={"dept": choice.id, "comments": comment},
         )
+
+    def _transfer_target(self, number: str, department: str | int | Choice) -> Choice:
+        route, response, endpoint = self._send(
+            "transfer_dialog", ids={"id": self.ticket_id(number)}
+        )
+        if response.status_code != 200:
+            read_action(route, response, endpoint, "")  # raises: 403 the role, 404, 5xx
+            raise UnexpectedResponse("unexpected answer to the transfer dialog", endpoint=endpoint)
+        if isinstance(department, Choice):
+            department = department.id
+        return _match("department to transfer to", department, parse_search_options(response.text))
 
     def _edit(self, number: str, field: str, value: object, done: str) -> ActionResult:
         return self._act(

@@ -23,6 +23,7 @@ from ._config import Settings, check_api_key, load_settings, normalize_base_url
 from ._errors import ConfigurationError, ConnectError, TicketOutcomeUnknown, TransportError
 from ._masking import MASK, register_secret
 from ._models import NewTicket
+from ._pages import readable_text
 from ._transport import RetryPolicy, Transport
 
 __all__ = ["InsecureTransportWarning", "OsTicket", "PreparedCall"]
@@ -217,6 +218,43 @@ class OsTicket(AgentOperations):
         body = json.dumps(ticket.to_payload(), ensure_ascii=False).encode("utf-8")
         status, text, endpoint = self._api_send("tickets.json", body)
         return parse_create(status, text, endpoint)
+
+    def check_created(self, number: str, ticket: NewTicket) -> list[str]:
+        """What the desk silently left out of a ticket it created from `ticket`, read back
+        with the agent login: attachments it dropped (over its size limit, a type it refuses)
+        and a help topic it did not set (no such topic). Empty when all arrived.
+
+        Raises:
+            ConfigurationError: no agent login is configured.
+            OsTicketError: the ticket could not be read back.
+        """
+        created = self.get_ticket(number)
+        problems = []
+        first = next((e for e in created.thread if e.type == "message"), None)
+        kept = set(first.attachments) if first else set()
+        # The desk leaves a "File Import Error" note by SYSTEM: "name: reason" a line.
+        reasons = {}
+        for entry in created.thread:
+            if entry.type == "note" and (entry.title or "").strip() == "File Import Error":
+                for line in readable_text(entry.body).splitlines():
+                    name, sep, reason = line.partition(": ")
+                    if sep:
+                        reasons[name.strip()] = reason.strip()
+        for attachment in ticket.attachments:
+            if attachment.name not in kept:
+                why = reasons.get(attachment.name, "over its size limit or of a refused type?")
+                problems.append(f"the desk dropped attachment {attachment.name!r} ({why})")
+        if ticket.topic_id is not None:
+            topics = {c.id: c.name for c in self.topics()}
+            wanted = topics.get(ticket.topic_id)
+            has = repr(created.help_topic) if created.help_topic else "no help topic"
+            if wanted is None:
+                problems.append(
+                    f"help topic {ticket.topic_id} does not exist; the ticket has {has}"
+                )
+            elif created.help_topic != wanted:
+                problems.append(f"the desk did not set help topic {wanted!r}; the ticket has {has}")
+        return problems
 
     def _api_send(self, path: str, body: bytes) -> tuple[int, str, str]:
         """`_api_call` for a request never repeated: a lost answer means the outcome is unknown."""

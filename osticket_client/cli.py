@@ -32,6 +32,7 @@ from ._cli_support import (
     table,
 )
 from ._doctor import run_checks
+from ._errors import OsTicketError
 from ._lab_cli import lab
 from ._masking import MASK, mask
 from ._models import NewTicket
@@ -228,7 +229,35 @@ def ticket_create(
                 click.echo(call.describe())
             return
         number = desk.create_ticket(new)
-    click.echo(json.dumps({"number": number}) if as_json else number)
+    if not as_json:
+        click.echo(number)
+    problems = _check_created(state, number, new)
+    for problem in problems:
+        click.echo(f"warning: ticket {number} was created, but {problem}", err=True)
+    if as_json:
+        click.echo(json.dumps({"number": number, "warnings": problems}))
+
+
+def _check_created(state: CliState, number: str, new: NewTicket) -> list[str]:
+    """What the desk silently dropped from the new ticket, read back with the agent login.
+
+    The ticket exists whatever is found, so this only warns (exit 0): failing would invite
+    a retry, and a duplicate ticket.
+    """
+    if not new.attachments and new.topic_id is None:
+        return []
+    if not (state.settings.username and state.settings.password):
+        click.echo(
+            "note: the desk drops attachments over its size limit and ignores an unknown help"
+            " topic without a word; with an agent login (OSTICKET_USERNAME, OSTICKET_PASSWORD)"
+            " this command reads the new ticket back to check",
+            err=True,
+        )
+        return []
+    try:
+        return state.desk.check_created(number, new)
+    except OsTicketError as exc:
+        return [f"it could not be read back to check attachments and help topic: {exc}"]
 
 
 @cli.command()

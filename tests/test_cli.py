@@ -78,7 +78,7 @@ def test_create_reads_the_message_from_stdin_and_prints_json(runner: CliRunner) 
         ["ticket", "create", *REQUIRED, "--message-file", "-", "--json"],
         input="Line one\nLine two\n",
     )
-    assert json.loads(result.output) == {"number": "654321"}
+    assert json.loads(result.output) == {"number": "654321", "warnings": []}
     sent = json.loads(responses.calls[0].request.body or b"")
     assert sent["message"] == "data:text/plain;charset=utf-8,Line one\nLine two\n"
 
