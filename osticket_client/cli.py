@@ -10,7 +10,9 @@ unknown (look at the ticket before retrying); 7 desk unreachable; 8 no such tick
 from __future__ import annotations
 
 import codecs
+import errno
 import json
+import os
 import sys
 import textwrap
 import warnings
@@ -42,7 +44,26 @@ from ._tickets import ActionResult
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Osticket(click.Group):
+    """The root group: a reader that stops reading (``osticket ticket list | head``) is no error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            # Windows reports a closed pipe as EINVAL rather than EPIPE.
+            closed = isinstance(exc, BrokenPipeError) or (
+                os.name == "nt" and exc.errno == errno.EINVAL
+            )
+            if not closed:
+                raise
+            # Point stdout at devnull so that flushing it at exit cannot fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
+
+
+@click.group(cls=_Osticket, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--url", help="The desk's base URL, e.g. https://help.example.com/support/.")
 @click.option("--username", help="Agent username for staff-panel operations.")
 @click.option("--profile", help="Use this config-file profile whole (no environment mixed in).")

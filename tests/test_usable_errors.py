@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -326,3 +328,15 @@ def test_answers_that_do_not_prove_it_stay_unknown(runner: CliRunner, status: in
     responses.add(responses.POST, URL + "api/tickets.json", body="<html>oops</html>", status=status)
     result = runner.invoke(cli, ["ticket", "create", *REQUIRED, "--message", "m"])
     assert result.exit_code == 6 and "look for the ticket" in result.output
+
+
+def test_a_reader_that_stops_reading_is_no_error() -> None:
+    # As `osticket ... | head`: the pipe is closed before the command writes.
+    command = [sys.executable, "-c", "from osticket_client.cli import main; main()", "demo"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    errors = child.stderr.read()
+    child.stderr.close()
+    assert child.wait(timeout=60) == 0
+    assert errors == b""
