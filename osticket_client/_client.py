@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ import requests
 
 from ._agent import AgentOperations
 from ._api import API_PREFIXES, is_route_miss, parse_create, parse_cron
+from ._cache import ApiFormCache, default_cache_dir
 from ._config import Settings, check_api_key, load_settings, normalize_base_url
 from ._errors import ConfigurationError, ConnectError, TicketOutcomeUnknown, TransportError
 from ._masking import MASK, register_secret
@@ -129,6 +131,8 @@ class OsTicket(AgentOperations):
             session, timeout=timeout, verify=verify, retry=retry, sleep=self._sleep
         )
         self._api_prefix: str | None = None
+        # Set by `from_settings`: the command line remembers the API's URL form per desk.
+        self._form_cache: ApiFormCache | None = None
         self._init_agent(_zone(db_timezone))
 
     @classmethod
@@ -144,7 +148,7 @@ class OsTicket(AgentOperations):
             raise ConfigurationError(
                 "no desk URL: set OSTICKET_URL, pass --url, or add url to a config profile"
             )
-        return cls(
+        client = cls(
             settings.url,
             api_key=settings.api_key.get_secret_value() if settings.api_key else None,
             username=settings.username,
@@ -154,6 +158,8 @@ class OsTicket(AgentOperations):
             session=session,
             db_timezone=settings.db_timezone,
         )
+        client._form_cache = ApiFormCache(default_cache_dir(os.environ))
+        return client
 
     @classmethod
     def from_env(
@@ -198,7 +204,7 @@ class OsTicket(AgentOperations):
         """The request `create_ticket` would send first, for a dry run."""
         return PreparedCall(
             "POST",
-            self.url + (self._api_prefix or API_PREFIXES[0]) + "tickets.json",
+            self.url + (self._known_prefix() or API_PREFIXES[0]) + "tickets.json",
             self._api_headers(require_key=False),
             ticket.to_payload(),
         )
@@ -319,10 +325,18 @@ class OsTicket(AgentOperations):
             )
         return {"X-API-Key": self._api_key, "Content-Type": "application/json"}
 
+    def _known_prefix(self) -> str | None:
+        if self._api_prefix is None and self._form_cache is not None:
+            cached = self._form_cache.get(self.url)
+            self._api_prefix = cached if cached in API_PREFIXES else None
+        return self._api_prefix
+
     def _api_call(self, path: str, body: bytes) -> tuple[int, str, str]:
         """POST to an API path, finding (once) whether the desk rewrites URLs."""
         headers = self._api_headers()
-        prefixes = [self._api_prefix] if self._api_prefix else list(API_PREFIXES)
+        # The form that worked last (in this process or, cached, in an earlier one) first.
+        known = self._known_prefix()
+        prefixes = sorted(API_PREFIXES, key=lambda p: p != known)
         for i, prefix in enumerate(prefixes):
             url = self.url + prefix + path
             response = self._transport.request("POST", url, headers=headers, data=body)
@@ -333,5 +347,7 @@ class OsTicket(AgentOperations):
                 continue
             if not is_route_miss(response.status_code, text):
                 self._api_prefix = prefix
+                if self._form_cache is not None:
+                    self._form_cache.put(self.url, prefix)
             return response.status_code, text, f"POST {url}"
         raise AssertionError("unreachable")  # pragma: no cover

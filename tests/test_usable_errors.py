@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,7 @@ import responses
 from click.testing import CliRunner
 
 from osticket_client import ConfigurationError, OsTicket, load_settings
+from osticket_client._cache import ApiFormCache, default_cache_dir
 from osticket_client.cli import cli
 
 URL = "https://help.example.com/support/"
@@ -340,3 +344,53 @@ def test_a_reader_that_stops_reading_is_no_error() -> None:
     child.stderr.close()
     assert child.wait(timeout=60) == 0
     assert errors == b""
+
+
+# -- the API's URL form, remembered per desk across processes ---------------------------------
+
+
+@responses.activate
+def test_the_working_api_url_form_is_remembered_across_processes(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    rewritten, plain = URL + "api/tickets.json", URL + "api/http.php/tickets.json"
+    responses.add(responses.POST, rewritten, body="Not Found", status=404)
+    responses.add(responses.POST, plain, body="654321", status=201)
+    attachment = tmp_path / "log.txt"
+    attachment.write_text("E13", encoding="utf-8")
+    args = ["ticket", "create", *REQUIRED, "--message", "m", "--attach", str(attachment)]
+    for _ in range(2):  # each invocation builds its own client, as a new process does
+        result = runner.invoke(cli, args)
+        assert (result.exit_code, result.stdout) == (0, "654321\n")
+        assert "note: the desk drops attachments over its size limit" in result.stderr
+    # The attachment was uploaded three times, not four: once to learn, once each after.
+    assert [c.request.url for c in responses.calls] == [rewritten, plain, plain]
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "osticket" / "api-forms.json"
+    if os.name == "nt":
+        cache = Path(os.environ["LOCALAPPDATA"]) / "osticket" / "Cache" / "api-forms.json"
+    assert json.loads(cache.read_text(encoding="utf-8")) == {URL: "api/http.php/"}
+    if os.name != "nt":
+        assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    dry = runner.invoke(cli, ["ticket", "create", *REQUIRED, "--message", "m", "--dry-run"])
+    assert dry.output.startswith(f"POST {plain}\n")
+
+
+@responses.activate
+def test_a_remembered_form_that_stops_working_is_found_again(runner: CliRunner) -> None:
+    rewritten, plain = URL + "api/tickets.json", URL + "api/http.php/tickets.json"
+    cache = ApiFormCache(default_cache_dir(os.environ))
+    cache.put(URL, "api/http.php/")
+    responses.add(responses.POST, plain, body="URL not supported", status=400)
+    responses.add(responses.POST, rewritten, body="654321", status=201)
+    result = runner.invoke(cli, ["ticket", "create", *REQUIRED, "--message", "m"])
+    assert (result.exit_code, result.output) == (0, "654321\n")
+    assert [c.request.url for c in responses.calls] == [plain, rewritten]
+    assert cache.get(URL) == "api/"
+
+
+def test_an_unreadable_cache_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "api-forms.json").write_text("{not json", encoding="utf-8")
+    assert ApiFormCache(tmp_path).get(URL) is None
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    ApiFormCache(blocked).put(URL, "api/")  # a folder that cannot exist: ignored
