@@ -22,7 +22,7 @@ from typing import cast
 from ._durations import utc_iso
 from ._model import ActionKind, ConversationEntry, MemoryHistory, PlannedAction
 
-__all__ = ["Ledger", "LedgerBusy", "LedgerRow", "TicketMemory"]
+__all__ = ["Ledger", "LedgerBusy", "LedgerRow", "LedgerUnusable", "TicketMemory"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
@@ -60,6 +60,30 @@ _SENT = ("intended", "unknown", "done")
 
 class LedgerBusy(RuntimeError):
     """Raised when another run holds the desk's run lock."""
+
+
+class LedgerUnusable(RuntimeError):
+    """Raised when the ledger cannot be opened or written: a folder, read-only, not SQLite."""
+
+
+def _unusable(path: Path, exc: BaseException) -> str:
+    """One line saying what is wrong with the ledger file and what to do."""
+    reason = str(exc).lower()
+    if path.is_dir():
+        return (
+            f"ledger {str(path)!r} is a folder: set ledger in the rules file's [settings] to a file"
+        )
+    if "not a database" in reason:
+        return (
+            f"ledger {str(path)!r} is not a SQLite database (another file at that path?):"
+            " point ledger at another file name, or move that file away"
+        )
+    if "readonly" in reason or "read-only" in reason or isinstance(exc, PermissionError):
+        return (
+            f"ledger {str(path)!r} cannot be written ({exc}): every action is recorded there"
+            " before it is sent; make the file and its folder writable by this user"
+        )
+    return f"ledger {str(path)!r} cannot be opened: {exc}"
 
 
 @dataclass(frozen=True)
@@ -110,11 +134,26 @@ class Ledger:
     """The ledger file, opened for one process; `history()` is the planner's `History`."""
 
     def __init__(self, path: str | Path) -> None:
+        """Open (or create) the ledger and check that it can be written.
+
+        Raises:
+            LedgerUnusable: the path is a folder, the file read-only or not a SQLite database.
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            # Every action is recorded before it is sent: find out now, not mid-run.
+            # (A no-op write: a read-only file refuses it, a writable one changes nothing.)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM runs WHERE 0")
+            finally:
+                self._db.execute("ROLLBACK")
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerUnusable(_unusable(self.path, exc)) from None
         self._lock: sqlite3.Connection | None = None
 
     def close(self) -> None:

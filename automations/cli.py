@@ -2,7 +2,8 @@
 
 Exit codes of `auto run`: 0 every action done (or nothing to do); 1 an action failed, an
 outcome is unknown, or the run stopped early (see `auto status`); 2 a bad rules file or
-option; 10 another run holds the desk's lock. The other codes are the `osticket` ones.
+option; 3 the ledger cannot be used (a folder, read-only, not SQLite); 10 another run holds
+the desk's lock. The other codes are the `osticket` ones.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from typing import Any
 import click
 
 from osticket_client import UnknownChoice
-from osticket_client._cli_support import CliState, json_option, pass_state, reported_errors
+from osticket_client._cli_support import CliState, fail, json_option, pass_state, reported_errors
 from osticket_client._pages import readable_text
 
 from ._audit import AuditLog
 from ._durations import parse_duration
-from ._ledger import Ledger, LedgerBusy
+from ._ledger import Ledger, LedgerBusy, LedgerUnusable
 from ._model import Decision
 from ._planner import render_nudge
 from ._rules import NudgeRule, RulesError, RulesFile, load_rules
@@ -33,6 +34,7 @@ from ._runner import Pass, RunSummary, snapshot_of
 __all__ = ["auto", "demo"]
 
 EXIT_BUSY = 10
+EXIT_CONFIGURATION = 3
 
 
 def _rules(path: str) -> RulesFile:
@@ -63,10 +65,18 @@ def _parse_at(value: str | None) -> datetime:
     return when.astimezone(timezone.utc)
 
 
+def _ledger(rules_path: str, rules: RulesFile) -> Ledger:
+    """The rules file's ledger, or one line and exit 3 when it cannot be used."""
+    try:
+        return Ledger(_beside(rules_path, rules.settings.ledger))
+    except LedgerUnusable as exc:
+        fail(str(exc), EXIT_CONFIGURATION)
+
+
 @contextmanager
 def _pass(state: CliState, rules_path: str, rules: RulesFile, clock: Any) -> Iterator[Pass]:
     """A pass with the rules file's ledger and audit log; the ledger is closed after."""
-    ledger = Ledger(_beside(rules_path, rules.settings.ledger))
+    ledger = _ledger(rules_path, rules)
     try:
         yield Pass(
             state.desk,
@@ -225,7 +235,7 @@ def _utc_now() -> datetime:
 def auto_status(rules_file: str, as_json: bool) -> None:
     """The last runs, and actions whose outcome is still unknown."""
     rules = _rules(rules_file)
-    ledger = Ledger(_beside(rules_file, rules.settings.ledger))
+    ledger = _ledger(rules_file, rules)
     try:
         runs, open_actions = ledger.runs(), ledger.unsettled()
     finally:

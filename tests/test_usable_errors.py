@@ -5,15 +5,18 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
 from click.testing import CliRunner
 
+from automations._ledger import Ledger
 from osticket_client import ConfigurationError, OsTicket, load_settings
 from osticket_client._cache import ApiFormCache, default_cache_dir
 from osticket_client.cli import cli
@@ -394,3 +397,61 @@ def test_an_unreadable_cache_is_ignored(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("", encoding="utf-8")
     ApiFormCache(blocked).put(URL, "api/")  # a folder that cannot exist: ignored
+
+
+# -- a ledger path that cannot be used ---------------------------------------------------------
+
+
+def _rules_beside(tmp_path: Path) -> Path:
+    example = Path(__file__).parent.parent / "examples" / "rules.toml"
+    rules = tmp_path / "rules.toml"
+    rules.write_bytes(example.read_bytes())
+    return rules
+
+
+LEDGER = "osticket-automations.sqlite"  # what examples/rules.toml names
+
+
+@pytest.mark.parametrize("command", ["plan", "run", "status"])
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: p.mkdir(), "is a folder: set ledger in the rules file's [settings] to a file"),
+        (
+            lambda p: p.write_text("a spreadsheet, not a ledger", encoding="utf-8"),
+            "is not a SQLite database (another file at that path?)",
+        ),
+    ],
+)
+def test_a_ledger_path_that_cannot_be_used_is_one_line_and_exit_3(
+    runner: CliRunner, tmp_path: Path, command: str, make: Any, fragment: str
+) -> None:
+    rules = _rules_beside(tmp_path)
+    make(tmp_path / LEDGER)
+    with responses.RequestsMock():  # nothing may be sent
+        result = runner.invoke(cli, ["auto", command, str(rules)])
+    assert result.exit_code == 3, result.output
+    assert fragment in _one_line_error(result.output)
+
+
+def test_a_read_only_ledger_is_refused_before_anything_is_sent(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = _rules_beside(tmp_path)
+    Ledger(tmp_path / LEDGER).close()
+    connect = sqlite3.connect
+
+    def read_only(path: Any, **kwargs: Any) -> sqlite3.Connection:
+        # What a read-only file gives a user who may not write it (root may write anything).
+        db: sqlite3.Connection = connect(
+            f"file:{Path(path).as_posix()}?mode=ro", uri=True, **kwargs
+        )
+        return db
+
+    monkeypatch.setattr("automations._ledger.sqlite3.connect", read_only)
+    with responses.RequestsMock():  # nothing may be sent
+        result = runner.invoke(cli, ["auto", "run", str(rules)])
+    assert result.exit_code == 3, result.output
+    line = _one_line_error(result.output)
+    assert "cannot be written (attempt to write a readonly database)" in line
+    assert "every action is recorded there before it is sent" in line
