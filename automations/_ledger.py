@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -239,6 +239,13 @@ class Ledger:
     def recent(self, limit: int = 20) -> list[LedgerRow]:
         """The latest actions, newest first."""
         return self._rows("ORDER BY intended_at DESC LIMIT ?", (limit,))
+
+    def failed(self, run_ids: Sequence[str]) -> list[LedgerRow]:
+        """The actions these runs left failed, with the desk's reason in `message`."""
+        marks = ", ".join("?" * len(run_ids))
+        return self._rows(
+            f"WHERE state = 'failed' AND run_id IN ({marks}) ORDER BY intended_at", tuple(run_ids)
+        )
 
     def _rows(self, where: str, args: tuple[object, ...] = ()) -> list[LedgerRow]:
         cursor = self._db.execute(

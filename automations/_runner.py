@@ -248,6 +248,9 @@ class Pass:
             summary.planned = len(actions)
             if not dry_run:
                 self._execute(actions, summary, max_actions)
+        except OsTicketError as exc:
+            summary.stopped = f"error: {exc}"  # for `auto status`: why this run ended
+            raise
         finally:
             self.ledger.finish_run(self.run_id, self.clock(), asdict(summary))
             self.audit.write(

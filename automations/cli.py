@@ -25,7 +25,7 @@ from osticket_client._pages import readable_text
 
 from ._audit import AuditLog
 from ._durations import parse_duration
-from ._ledger import Ledger, LedgerBusy, LedgerUnusable
+from ._ledger import Ledger, LedgerBusy, LedgerRow, LedgerUnusable
 from ._model import Decision
 from ._planner import render_nudge
 from ._rules import NudgeRule, RulesError, RulesFile, load_rules
@@ -238,22 +238,19 @@ def auto_status(rules_file: str, as_json: bool) -> None:
     ledger = _ledger(rules_file, rules)
     try:
         runs, open_actions = ledger.runs(), ledger.unsettled()
+        failed = ledger.failed([str(r["run_id"]) for r in runs])
     finally:
         ledger.close()
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "runs": runs,
+                    "runs": [
+                        {**r, "failed": [_row(f) for f in failed if f.run_id == r["run_id"]]}
+                        for r in runs
+                    ],
                     "unsettled": [
-                        {
-                            "key": r.key,
-                            "ticket": r.number,
-                            "rule": r.rule,
-                            "action": r.kind,
-                            "state": r.state,
-                            "since": r.intended_at.isoformat(),
-                        }
+                        {**_row(r), "state": r.state, "since": r.intended_at.isoformat()}
                         for r in open_actions
                     ],
                 }
@@ -266,6 +263,12 @@ def auto_status(rules_file: str, as_json: bool) -> None:
             f"{entry['started_at']}  run {entry['run_id']}: "
             + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "run_id" and v)
         )
+        for row in failed:
+            if row.run_id == entry["run_id"]:
+                click.echo(
+                    f"  failed: ticket {row.number} {row.kind} (rule {row.rule}):"
+                    f" {row.message or 'no reason recorded'}"
+                )
     if not runs:
         click.echo("no runs yet")
     for row in open_actions:
@@ -273,6 +276,16 @@ def auto_status(rules_file: str, as_json: bool) -> None:
             f"outcome {row.state}: ticket {row.number} {row.kind} (rule {row.rule},"
             f" since {row.intended_at.isoformat()}): settled by the next run"
         )
+
+
+def _row(row: LedgerRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "ticket": row.number,
+        "rule": row.rule,
+        "action": row.kind,
+        "message": row.message,
+    }
 
 
 @auto.command("render")

@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,17 @@ import responses
 from click.testing import CliRunner
 
 from automations._ledger import Ledger
-from osticket_client import ConfigurationError, OsTicket, load_settings
+from osticket_client import (
+    ActionRejected,
+    ConfigurationError,
+    ConnectError,
+    OsTicket,
+    load_settings,
+)
 from osticket_client._cache import ApiFormCache, default_cache_dir
 from osticket_client.cli import cli
+from tests.standin import Fault
+from tests.test_runner import RULES, World
 
 URL = "https://help.example.com/support/"
 KEY = "CLI-SECRET-KEY-42"
@@ -455,3 +464,37 @@ def test_a_read_only_ledger_is_refused_before_anything_is_sent(
     line = _one_line_error(result.output)
     assert "cannot be written (attempt to write a readonly database)" in line
     assert "every action is recorded there before it is sent" in line
+
+
+# -- auto status says why runs failed ----------------------------------------------------------
+
+
+def test_auto_status_shows_why_runs_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(tmp_path)
+    refusal = ActionRejected("the desk refused the action", text="Ticket is locked for edits")
+    world.desk.faults = [Fault(1, "before", refusal)]
+    world.run()
+
+    def unreachable(queue: int = 1) -> Any:
+        raise ConnectError("could not connect to the desk after 3 attempt(s)")
+
+    monkeypatch.setattr(world.desk, "list_tickets", unreachable)
+    world.now += timedelta(minutes=5)
+    with pytest.raises(ConnectError):
+        world.run()
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        RULES.format(max_actions=50, per_ticket=3).replace(
+            "[settings]", '[settings]\nledger = "ledger.sqlite"\naudit_log = "audit.jsonl"', 1
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["auto", "status", str(rules)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "stopped error: could not connect to the desk after 3 attempt(s)" in lines[0]
+    assert "failed 1" in lines[1]
+    assert lines[2].startswith("  failed: ticket ")
+    assert lines[2].endswith("desk said: 'Ticket is locked for edits'")
+    data = json.loads(CliRunner().invoke(cli, ["auto", "status", str(rules), "--json"]).output)
+    assert "Ticket is locked for edits" in data["runs"][1]["failed"][0]["message"]
