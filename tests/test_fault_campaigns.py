@@ -208,11 +208,12 @@ def _answer_error(operation: str, step: str, fault: str) -> Expect:
     if lost:
         return TimeoutError if fault == "timeout after sending" else TransportError
     if step in ("login page", "login post"):
-        return LoginFailed
+        # A 5xx says nothing about the password: the desk or a gateway failed.
+        return ServerError if fault in ("500", "502") else LoginFailed
     if step == "export":
         return ActionRejected
     if step == "poll":
-        return None if fault == "login page instead of JSON" else TimeoutError
+        return None if fault == "login page instead of JSON" else ServerError
     return UnexpectedResponse  # lookup, lock, download: an answer of no documented shape
 
 
