@@ -224,6 +224,11 @@ class Pass:
         summary.tickets = len(snapshots)
         return snapshots
 
+    @property
+    def listed(self) -> frozenset[str]:
+        """The numbers of the tickets the last `decide` listed."""
+        return frozenset(self._listed)
+
     def decide(
         self, now: datetime, summary: RunSummary, *, remember: bool = False, explain: bool = True
     ) -> list[Decision]:

@@ -182,9 +182,18 @@ def auto_plan(
     now = _parse_at(at)
     with reported_errors(), _pass(state, rules_file, rules, lambda: now) as run:
         decisions = run.decide(now, RunSummary(run.run_id))
-    wanted = explain or only
+        listed = run.listed
+    wanted = (explain or only or "").strip().lstrip("#")
     if wanted:
         decisions = [d for d in decisions if d.number == wanted]
+        if not decisions and not as_json:
+            click.echo(
+                f"ticket {wanted} is in no enabled rule's scope (help topic, status)"
+                if wanted in listed
+                else f"ticket {wanted} is not among the {len(listed)} ticket(s) the rules look"
+                " at (closed, unknown, or not visible to this agent): no rule considers it"
+            )
+            return
     _print_decisions(decisions, as_json, explain is not None)
 
 

@@ -26,9 +26,10 @@ from osticket_client import (
     load_settings,
 )
 from osticket_client._cache import ApiFormCache, default_cache_dir
+from osticket_client._cli_support import CliState
 from osticket_client.cli import cli
 from tests.standin import Fault
-from tests.test_runner import RULES, World
+from tests.test_runner import NOW, RULES, World
 
 URL = "https://help.example.com/support/"
 KEY = "CLI-SECRET-KEY-42"
@@ -482,13 +483,7 @@ def test_auto_status_shows_why_runs_failed(tmp_path: Path, monkeypatch: pytest.M
     world.now += timedelta(minutes=5)
     with pytest.raises(ConnectError):
         world.run()
-    rules = tmp_path / "rules.toml"
-    rules.write_text(
-        RULES.format(max_actions=50, per_ticket=3).replace(
-            "[settings]", '[settings]\nledger = "ledger.sqlite"\naudit_log = "audit.jsonl"', 1
-        ),
-        encoding="utf-8",
-    )
+    rules = _world_rules(tmp_path)
     result = CliRunner().invoke(cli, ["auto", "status", str(rules)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -498,3 +493,30 @@ def test_auto_status_shows_why_runs_failed(tmp_path: Path, monkeypatch: pytest.M
     assert lines[2].endswith("desk said: 'Ticket is locked for edits'")
     data = json.loads(CliRunner().invoke(cli, ["auto", "status", str(rules), "--json"]).output)
     assert "Ticket is locked for edits" in data["runs"][1]["failed"][0]["message"]
+
+
+def _world_rules(tmp_path: Path) -> Path:
+    """The stand-in world's rules as a file, with its ledger and audit log beside it."""
+    rules = tmp_path / "rules.toml"
+    text = RULES.format(max_actions=50, per_ticket=3)
+    settings = '[settings]\nledger = "ledger.sqlite"\naudit_log = "audit.jsonl"'
+    rules.write_text(text.replace("[settings]", settings, 1), encoding="utf-8")
+    return rules
+
+
+@pytest.mark.parametrize("option", ["--explain", "--only"])
+def test_plan_explain_of_a_ticket_the_rules_do_not_see_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    world = World(tmp_path)
+    monkeypatch.setattr(CliState, "desk", property(lambda _: world.desk))
+    rules = _world_rules(tmp_path)
+    at = ["--at", NOW.isoformat()]
+    result = CliRunner().invoke(cli, ["auto", "plan", str(rules), option, "999999", *at])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "ticket 999999 is not among the 4 ticket(s) the rules look at (closed, unknown, or not"
+        " visible to this agent): no rule considers it\n"
+    )
+    known = CliRunner().invoke(cli, ["auto", "plan", str(rules), option, "100004", *at])
+    assert "100004" in known.output and "not among" not in known.output
