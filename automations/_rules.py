@@ -144,9 +144,11 @@ class RulesError(ValueError):
 
 
 def _to_duration(value: Any) -> Duration:
-    if isinstance(value, Duration):
-        return value
-    return parse_duration(value)
+    duration = value if isinstance(value, Duration) else parse_duration(value)
+    if duration.seconds() <= 0:
+        # "At once" has its own spelling (at_due); a zero wait is a slip of the keyboard.
+        raise ValueError(f"expected a duration above zero (like 90m or 48h), got {str(duration)!r}")
+    return duration
 
 
 def _rule_name(value: Any) -> str:
@@ -186,12 +188,20 @@ def _exactly_one(model: BaseModel, keys: Sequence[str]) -> None:
 
 
 def _unique(names: Sequence[str], what: str, path: str) -> list[Problem]:
-    seen: set[str] = set()
+    """Problems for names that repeat, ignoring case and runs of spaces ("A  b" = "a b")."""
+    seen: dict[str, str] = {}
     problems = []
     for i, name in enumerate(names):
-        if name in seen:
-            problems.append(Problem(f"{path}[{i}]", f"expected unique {what}, got {name!r} twice"))
-        seen.add(name)
+        key = " ".join(name.split()).casefold()
+        if key in seen:
+            message = f"expected unique {what}, got {name!r} twice"
+            if seen[key] != name:
+                message = (
+                    f"expected unique {what} (compared ignoring case and spaces),"
+                    f" got {seen[key]!r} and {name!r}"
+                )
+            problems.append(Problem(f"{path}[{i}]", message))
+        seen.setdefault(key, name)
     return problems
 
 
@@ -360,6 +370,13 @@ class LifecycleRule(_Rule):
     type: Literal["lifecycle"]
     from_status: Name = "Open"
     to_status: Name = "Work in Progress"
+
+    @model_validator(mode="after")
+    def _moves(self) -> LifecycleRule:
+        if self.to_status.casefold() == self.from_status.casefold():
+            message = f"expected a status other than from_status, got {self.to_status!r} for both"
+            raise RulesError([Problem("to_status", message)])
+        return self
 
 
 Rule = Annotated[AutoAssignRule | NudgeRule | SlaRule | LifecycleRule, Field(discriminator="type")]

@@ -520,3 +520,50 @@ def test_plan_explain_of_a_ticket_the_rules_do_not_see_says_so(
     )
     known = CliRunner().invoke(cli, ["auto", "plan", str(rules), option, "100004", *at])
     assert "100004" in known.output and "not among" not in known.output
+
+
+# -- rules that pass a syntax check but cannot mean what they say ------------------------------
+
+NUDGE = """
+[[rules]]
+name = "{name}"
+type = "nudge_then_pending"
+statuses = ["Work in Progress"]
+nudge_after = "{nudge}"
+pending_after = "72h"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (
+            NUDGE.format(name="Nudge quiet", nudge="48h")
+            + NUDGE.format(name="nudge  QUIET", nudge="48h"),
+            "rules[1].name: expected unique rule names (compared ignoring case and spaces),"
+            " got 'Nudge quiet' and 'nudge  QUIET'",
+        ),
+        (
+            NUDGE.format(name="Nudge", nudge="0m"),
+            "rules[0].nudge_after: expected a duration above zero (like 90m or 48h), got '0m'",
+        ),
+        (
+            '[[rules]]\nname = "SLA"\ntype = "sla_escalation"\n[[rules.levels]]\nname = "warn"\n'
+            'before_due = "0h"\nactions = [{ note = "Due soon" }]\n',
+            "rules[0].levels[0].before_due: expected a duration above zero",
+        ),
+        (
+            '[[rules]]\nname = "Stay"\ntype = "lifecycle"\nfrom_status = "Open"\n'
+            'to_status = "open"\n',
+            "rules[0].to_status: expected a status other than from_status, got 'open' for both",
+        ),
+    ],
+)
+def test_auto_check_refuses_rules_that_cannot_mean_what_they_say(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["auto", "check", str(rules)])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output and "Traceback" not in result.output
