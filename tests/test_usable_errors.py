@@ -567,3 +567,17 @@ def test_auto_check_refuses_rules_that_cannot_mean_what_they_say(
     result = CliRunner().invoke(cli, ["auto", "check", str(rules)])
     assert result.exit_code == 2, result.output
     assert fragment in result.output and "Traceback" not in result.output
+
+
+@responses.activate
+def test_a_created_ticket_that_cannot_be_read_back_still_exits_0(
+    agent: CliRunner, tmp_path: Path
+) -> None:
+    responses.add(responses.POST, URL + "api/tickets.json", body="654321", status=201)
+    responses.add(responses.GET, SCP + "login.php", body=GATEWAY, status=502)
+    result = agent.invoke(cli, ["ticket", "create", *REQUIRED, "--message", "m", "--topic", "10"])
+    assert result.exit_code == 0
+    assert result.stdout == "654321\n"
+    assert result.stderr.startswith(
+        "warning: ticket 654321 was created, but it could not be read back to check"
+    )
