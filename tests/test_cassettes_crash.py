@@ -7,6 +7,7 @@ the thread and never sent again.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ RULES = parse_rules("""
 name = "Nudge now"
 type = "nudge_then_pending"
 statuses = ["Open", "Work in Progress"]
-nudge_after = "0m"
+nudge_after = "1m"
 pending_after = "72h"
 template = "<p>Hello {customer_name}, did the new cable help with #{number}?</p>"
 
@@ -57,7 +58,9 @@ def test_killed_after_the_reply_and_started_again(recorded: Any, tmp_path: Path)
     ledger_path = tmp_path / "ledger.sqlite"
     with recorded("auto_crash_restart") as (cassette, make_desk):
         desk = make_desk(agent="admin")
-        now = recorded_now(cassette)
+        # Two minutes on: the 1m nudge is due (a zero wait is refused as a slip of the keyboard),
+        # also while recording, when the reply below is posted a few seconds after this.
+        now = recorded_now(cassette) + timedelta(minutes=2)
         number = desk.create_ticket(
             NewTicket(
                 name="Kim Kerr",
