@@ -439,7 +439,9 @@ class AgentOperations:
             raise UnexpectedResponse("unexpected answer to the transfer dialog", endpoint=endpoint)
         if isinstance(department, Choice):
             department = department.id
-        return _match("department to transfer to", department, parse_search_options(response.text))
+        return _match(
+            "department this agent may transfer to", department, parse_search_options(response.text)
+        )
 
     def _edit(self, number: str, field: str, value: object, done: str) -> ActionResult:
         return self._act(

@@ -280,7 +280,8 @@ def load_settings(
             ) from None
         if not math.isfinite(values["timeout"]) or values["timeout"] <= 0:
             raise ConfigurationError(
-                f"{sources['timeout']}: timeout must be positive, got {values['timeout']:g}"
+                f"{sources['timeout']}: timeout must be positive and finite,"
+                f" got {values['timeout']:g}"
             )
         if values["timeout"] > MAX_TIMEOUT:
             raise ConfigurationError(
