@@ -29,18 +29,10 @@ from osticket_client._cache import ApiFormCache, default_cache_dir
 from osticket_client._cli_support import CliState
 from osticket_client.cli import cli
 from tests.standin import Fault
+from tests.test_cli import REQUIRED, URL, runner
 from tests.test_runner import NOW, RULES, World
 
-URL = "https://help.example.com/support/"
-KEY = "CLI-SECRET-KEY-42"
-REQUIRED = ["--name", "Ada", "--email", "ada@example.com", "--subject", "Printer"]
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("OSTICKET_URL", URL)
-    monkeypatch.setenv("OSTICKET_API_KEY", KEY)
-    return CliRunner()
+__all__ = ["runner"]  # the command line with a desk URL and API key set, shared with test_cli
 
 
 def _one_line_error(output: str) -> str:
