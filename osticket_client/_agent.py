@@ -618,8 +618,8 @@ class AgentOperations:
                     status_code=status,
                     text=plain_text(response.text, 200) if status == 404 else None,
                     endpoint=endpoint,
-                    hint="a large queue exports slowly (see the README's note on MariaDB);"
-                    " the desk e-mails an export nobody downloads to the agent",
+                    hint="a large queue can take minutes to export; the desk e-mails an export"
+                    " nobody downloads to the agent",
                 )
             self._sleep(delay)
             waited += delay
