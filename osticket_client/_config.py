@@ -253,10 +253,9 @@ def load_settings(
     chosen = profile or env.get("OSTICKET_PROFILE") or None
     merged: dict[str, tuple[Any, str]] = {}
     if chosen and loaded is None:
-        asked = "--profile" if profile else "OSTICKET_PROFILE"
         raise ConfigurationError(
-            f"config file {str(path)!r} does not exist ({asked} asks for its profile"
-            f" {chosen!r}); create it, or point OSTICKET_CONFIG / --config at yours"
+            f"config file {str(path)!r} does not exist, so it has no profile {chosen!r};"
+            " create it, or point OSTICKET_CONFIG / --config at yours"
         )
     if chosen:
         merged.update(_from_profile(data, chosen, path))

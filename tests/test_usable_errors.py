@@ -130,7 +130,7 @@ def test_a_missing_config_file_is_not_reported_as_a_missing_profile(
     result = runner.invoke(cli, ["--config", str(missing), "--profile", "prod", "config"])
     assert result.exit_code == 3
     line = _one_line_error(result.output)
-    assert "does not exist" in line and "--profile asks for its profile 'prod'" in line
+    assert "does not exist, so it has no profile 'prod'" in line
     assert "is not in" not in line
 
 
