@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -118,8 +120,22 @@ def _abbreviate(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _Shared:
+    """What a client and its `with_options` views remember together."""
+
+    api_prefix: str | None = None
+    my_id: int | None = None
+    last_export: float = 0.0
+    export_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class OsTicket:
-    """A client for one osTicket desk.
+    """A client for one osTicket desk: the API key's surface and an agent's staff panel.
+
+    One client can be shared by threads: the agent logs in once, every thread uses the
+    session that login made, and when the desk ends it, one thread logs in again while the
+    others wait for it (see the README, "Using the library in your own code").
 
     Args:
         url: the desk's base URL as users open it, e.g. ``https://help.example.com/support/``.
@@ -127,16 +143,22 @@ class OsTicket:
         username: an agent's username, for the staff-panel operations (a dedicated agent,
             exempt from 2FA, is best: see the README).
         password: that agent's password.
-        timeout: seconds to wait for a connection and for each read.
-        verify: True (default), False to skip certificate checks (warns), or a CA bundle path.
+        timeout: seconds to wait for a connection and for each read (`with_options` changes
+            it for some calls).
+        ca_bundle: a CA bundle (PEM file) to check the desk's certificate against, for a desk
+            whose certificate a private CA signed.
+        insecure: skip certificate checks (warns: anyone on the path can read the secrets).
+        verify: requests' spelling of the two above (True, False or a CA bundle path); give
+            either it or `ca_bundle` / `insecure`.
         session: the `requests.Session` to send through (the transport seam for tests).
         retry: retries for requests that certainly never reached the desk.
         sleep: how to wait between those retries.
         db_timezone: the desk database's time zone (CSV exports carry its naive times).
 
     Raises:
-        ConfigurationError: the URL is not usable (or holds credentials), or the API key
-            cannot be sent (a line break, a space).
+        ConfigurationError: the URL or the time zone is not usable (or the URL holds
+            credentials), or the API key cannot be sent (a line break, a space).
+        ValueError: `verify` given with `ca_bundle` or `insecure`, or a bad timeout.
     """
 
     def __init__(
@@ -147,7 +169,9 @@ class OsTicket:
         username: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
-        verify: bool | str = True,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        insecure: bool = False,
+        verify: bool | str | None = None,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -161,6 +185,10 @@ class OsTicket:
         self._password = password
         register_secret(api_key)
         register_secret(password)
+        if verify is not None and (ca_bundle is not None or insecure):
+            raise ValueError("give either verify= or ca_bundle= / insecure=, not both")
+        if verify is None:
+            verify = False if insecure else os.fspath(ca_bundle) if ca_bundle else True
         if verify is False:
             warnings.warn(
                 "HTTPS certificate checks are off: anyone on the path can read the API key",
@@ -171,10 +199,35 @@ class OsTicket:
         self._transport = Transport(
             session, timeout=timeout, verify=verify, retry=retry, sleep=self._sleep
         )
-        self._api_prefix: str | None = None
         # Set by `from_settings`: the command line remembers the API's URL form per desk.
         self._form_cache: ApiFormCache | None = None
-        self._init_agent(_zone(db_timezone))
+        self._shared = _Shared()
+        self.db_timezone = _zone(db_timezone)
+        self._monotonic: Callable[[], float] = time.monotonic
+        self._session = (
+            StaffSession(self._transport, self.url, username, password)
+            if username and password
+            else None
+        )
+        self._ids: dict[str, int] = {}
+        self._choices: dict[str, list[Choice]] = {}
+
+    def with_options(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> OsTicket:
+        """This client with other limits for the calls made through it.
+
+        The view shares everything else with this client (login, connections, what it has
+        read), so it costs nothing to make: ``desk.with_options(timeout=300).list_tickets(8)``
+        for a slow export, ``desk.with_options(retry=RetryPolicy(attempts=1))`` to fail fast.
+        `timeout` applies to each request a call sends. Closing either closes both.
+
+        Raises:
+            ValueError: the timeout is not a positive number of seconds.
+        """
+        view = copy.copy(self)
+        view._transport = self._transport.with_options(timeout=timeout, retry=retry)
+        return view
 
     @classmethod
     def from_settings(
@@ -195,7 +248,8 @@ class OsTicket:
             username=settings.username,
             password=settings.password.get_secret_value() if settings.password else None,
             timeout=settings.timeout,
-            verify=settings.verify,
+            ca_bundle=settings.ca_bundle,
+            insecure=settings.insecure,
             session=session,
             db_timezone=settings.db_timezone,
         )
@@ -367,10 +421,10 @@ class OsTicket:
         return {"X-API-Key": self._api_key, "Content-Type": "application/json"}
 
     def _known_prefix(self) -> str | None:
-        if self._api_prefix is None and self._form_cache is not None:
+        if self._shared.api_prefix is None and self._form_cache is not None:
             cached = self._form_cache.get(self.url)
-            self._api_prefix = cached if cached in API_PREFIXES else None
-        return self._api_prefix
+            self._shared.api_prefix = cached if cached in API_PREFIXES else None
+        return self._shared.api_prefix
 
     def _api_call(self, path: str, body: bytes) -> tuple[int, str, str]:
         """POST to an API path, finding (once) whether the desk rewrites URLs."""
@@ -387,7 +441,7 @@ class OsTicket:
             if is_route_miss(response.status_code, text) and i + 1 < len(prefixes):
                 continue
             if not is_route_miss(response.status_code, text):
-                self._api_prefix = prefix
+                self._shared.api_prefix = prefix
                 if self._form_cache is not None:
                     self._form_cache.put(self.url, prefix)
             return response.status_code, text, f"POST {url}"
@@ -395,27 +449,20 @@ class OsTicket:
 
     # -- staff-panel surface (an agent login) ----------------------------------------------
 
-    def _init_agent(self, db_timezone: tzinfo) -> None:
-        self.db_timezone = db_timezone
-        self._last_export = 0.0
-        self._monotonic: Callable[[], float] = time.monotonic
-        self._session: StaffSession | None = None
-        self._ids: dict[str, int] = {}
-        self._choices: dict[str, list[Choice]] = {}
-        self._my_id: int | None = None
-
     # -- plumbing ------------------------------------------------------------------------
 
     @property
     def staff(self) -> StaffSession:
-        """The agent session, logged in on first use."""
+        """The agent session (shared by threads and views), logged in on first use.
+
+        Raises:
+            ConfigurationError: the client has no agent login.
+        """
         if self._session is None:
-            if not self.username or not self._password:
-                raise ConfigurationError(
-                    "no agent login: set OSTICKET_USERNAME and OSTICKET_PASSWORD (or _FILE),"
-                    " or username/password in a config profile"
-                )
-            self._session = StaffSession(self._transport, self.url, self.username, self._password)
+            raise ConfigurationError(
+                "no agent login: set OSTICKET_USERNAME and OSTICKET_PASSWORD (or _FILE),"
+                " or username/password in a config profile"
+            )
         return self._session
 
     def _send(
@@ -427,7 +474,9 @@ class OsTicket:
         data: Mapping[str, object] | None = None,
     ) -> tuple[Route, requests.Response, str]:
         route = ROUTES[name]
-        response = self.staff.send(route, ids=ids, params=params, data=data)
+        response = self.staff.send(
+            route, ids=ids, params=params, data=data, transport=self._transport
+        )
         endpoint = f"{route.method} {self.staff.scp}{route.path.format(**(ids or {}))}"
         return route, response, endpoint
 
@@ -754,10 +803,12 @@ class OsTicket:
             ActionRejected: the desk refused the export (unknown queue, no right).
             TimeoutError: the export was not ready in time (the desk then e-mails it).
         """
-        wait = self._last_export + EXPORT_INTERVAL - self._monotonic()
-        if self._last_export and wait > 0:
-            self._sleep(wait)
-        self._last_export = self._monotonic()
+        with self._shared.export_lock:  # threads sharing the client take turns too
+            shared = self._shared
+            wait = shared.last_export + EXPORT_INTERVAL - self._monotonic()
+            if shared.last_export and wait > 0:
+                self._sleep(wait)
+            shared.last_export = self._monotonic()
         _, response, endpoint = self._send(
             "export",
             ids={"queue": int(queue)},
@@ -997,7 +1048,7 @@ class OsTicket:
         return KNOWN_RELEASES.get(commit.group(1), f"unknown release (commit {commit.group(1)})")
 
     def _me(self) -> int:
-        if self._my_id is None:
+        if self._shared.my_id is None:
             _, response, endpoint = self._send("profile")
             match = re.search(r'<input type="hidden" name="id" value="(\d+)"', response.text)
             if not match:
@@ -1006,5 +1057,5 @@ class OsTicket:
                     status_code=response.status_code,
                     endpoint=endpoint,
                 )
-            self._my_id = int(match.group(1))
-        return self._my_id
+            self._shared.my_id = int(match.group(1))
+        return self._shared.my_id

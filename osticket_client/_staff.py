@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -91,8 +92,22 @@ def csrf_rejected(response: requests.Response) -> bool:
     return response.status_code == 400 and "Valid CSRF Token Required" in response.text
 
 
+@dataclass(frozen=True, eq=False)
+class _Login:
+    """One successful login: the CSRF token it gave (compared by identity, never by value)."""
+
+    token: str
+
+
 class StaffSession:
-    """An agent's logged-in session on one desk.
+    """An agent's logged-in session on one desk, shared safely by threads.
+
+    One login at a time: a thread that needs a login takes the lock and, if no other thread
+    logged in meanwhile, logs in; the others wait and use the session that login made. When the
+    desk answers "log in first", only the first thread to see it logs in again; a thread that
+    sent with the older session just sends again with the new one. Once the desk has refused
+    the password, it is never sent again by this session: every later call raises the same
+    `LoginFailed` (five refusals lock the agent out).
 
     Args:
         transport: the seam every request goes through.
@@ -106,26 +121,47 @@ class StaffSession:
         self.scp = base_url + "scp/"
         self.username = username
         self._password = password
-        self._token: str | None = None
+        self._lock = threading.Lock()
+        self._current: _Login | None = None  # replaced whole under the lock, read without it
+        self._refused: LoginFailed | None = None
         self.logins = 0  # how many times this session logged in (re-logins included)
 
     @property
     def logged_in(self) -> bool:
-        return self._token is not None
+        return self._current is not None
 
-    def login(self) -> None:
-        """Log in, keeping the CSRF token; never retried on failure (5 failures lock it).
+    def login(self, transport: Transport | None = None) -> None:
+        """Log in now (waiting for a login another thread is making), keeping the CSRF token.
+
+        Never retried on failure, and never sent again after the desk refused it.
 
         Raises:
             LoginFailed: wrong credentials, locked out, 2FA required, or not a staff panel.
         """
-        page = self._transport.request("GET", self.scp + "login.php")
+        with self._lock:
+            self._log_in(transport or self._transport)
+
+    def _log_in(self, transport: Transport) -> _Login:
+        """Log in; the caller holds the lock."""
+        if self._refused is not None:
+            refused = self._refused
+            raise LoginFailed(
+                refused.message,
+                status_code=refused.status_code,
+                text=refused.text,
+                endpoint=refused.endpoint,
+                hint="the desk refused this login before; it is not sent again (make a new"
+                " client once the password or the agent is fixed)",
+            )
+        self._current = None
+        page = transport.request("GET", self.scp + "login.php")
         _refuse_server_failure(page, f"GET {self.scp}login.php")
         if page.status_code in (301, 302, 303) and not needs_login(page):
             # Still logged in (only the CSRF token was refused): take a fresh token.
-            self._token = csrf_token(self._transport.request("GET", self.scp + "profile.php").text)
-            if self._token:
-                return
+            token = csrf_token(transport.request("GET", self.scp + "profile.php").text)
+            if token:
+                self._current = _Login(token)
+                return self._current
         # v1.17.0-1.17.3 answer their normal login pages with 422.
         token = csrf_token(page.text) if page.status_code in (200, 422) else None
         if token is None:
@@ -135,7 +171,7 @@ class StaffSession:
                 endpoint=f"GET {self.scp}login.php",
                 hint="check the desk URL; the staff panel lives at <base>/scp/",
             )
-        answer = self._transport.request(
+        answer = transport.request(
             "POST",
             self.scp + "login.php",
             data={
@@ -146,21 +182,29 @@ class StaffSession:
                 "ajax": "1",
             },
         )
-        self._token = None
+        try:
+            self._current = self._logged_in(transport, answer, token)
+        except LoginFailed as exc:
+            self._refused = exc
+            raise
+        return self._current
+
+    def _logged_in(self, transport: Transport, answer: requests.Response, token: str) -> _Login:
+        """The login the desk's answer to the login form made, or the reason it refused."""
         endpoint = f"POST {self.scp}login.php"
         _refuse_server_failure(answer, endpoint)
         outcome = _login_outcome(answer)
         if outcome == "index":
-            self._token = token
             self.logins += 1
             logger.info("logged in to %s as %s", self.scp, self.username)
-            return
+            return _Login(token)
         if outcome == "login":
             # Sent back to the login page: a second factor is pending, or the page says why.
-            again = self._transport.request("GET", self.scp + "login.php").text
+            again = transport.request("GET", self.scp + "login.php").text
             if re.search(r'name="do"\s+value="2fa"', again):
                 raise LoginFailed(
                     f"agent {self.username!r} must pass two-factor authentication",
+                    status_code=answer.status_code,
                     endpoint=endpoint,
                     hint="use an agent exempt from 2FA for automation",
                 )
@@ -173,15 +217,31 @@ class StaffSession:
             " (wait a few minutes)",
         )
 
+    def _session(self, transport: Transport) -> _Login:
+        """The current login, made first (by this thread or another) when there is none."""
+        current = self._current
+        if current is not None:
+            return current
+        with self._lock:
+            return self._current or self._log_in(transport)
+
+    def _renewed(self, stale: _Login, transport: Transport) -> _Login:
+        """A login newer than `stale`: made here unless another thread already made one."""
+        with self._lock:
+            if self._current is not None and self._current is not stale:
+                return self._current
+            return self._log_in(transport)
+
     def logout(self) -> None:
         """End the session on the desk (releases this agent's ticket locks too)."""
-        if self._token is None:
-            return
-        self._token = None
-        try:
-            self._transport.request("GET", self.scp + "logout.php")
-        except OsTicketError as exc:  # logging out is best effort at close
-            logger.info("logout from %s failed: %s", self.scp, exc)
+        with self._lock:
+            if self._current is None:
+                return
+            self._current = None
+            try:
+                self._transport.request("GET", self.scp + "logout.php")
+            except OsTicketError as exc:  # logging out is best effort at close
+                logger.info("logout from %s failed: %s", self.scp, exc)
 
     def send(
         self,
@@ -190,33 +250,37 @@ class StaffSession:
         ids: Mapping[str, object] | None = None,
         params: Mapping[str, str] | None = None,
         data: Mapping[str, object] | None = None,
+        transport: Transport | None = None,
     ) -> requests.Response:
         """Send one route, logging in first or again as needed.
 
         A request the desk refused with "log in first" or for its CSRF token was not carried
-        out, so it is sent once more after logging in again.
+        out, so it is sent once more with a fresh login (another thread's, if one made it).
+
+        Args:
+            transport: a view of the session's transport with per-call limits.
 
         Raises:
             SessionExpired: the desk still asks for a login right after a fresh one.
             LoginFailed, TransportError: as `login` and the transport raise them.
         """
+        transport = transport or self._transport
         url = self.scp + route.path.format(**(ids or {}))
+        login = self._session(transport)
         for attempt in (1, 2):
-            if not self.logged_in:
-                self.login()
-            response = self._transport.request(
+            response = transport.request(
                 route.method,
                 url,
-                headers=self._headers(route),
+                headers=self._headers(route, login.token),
                 params=params,
-                data=self._body(route, data),
+                data=self._body(route, data, login.token),
             )
             if not (needs_login(response) or csrf_rejected(response)):
                 return response
-            self._token = None
             if attempt == 2:
                 break
             logger.info("%s %s: session expired, logging in again", route.method, url)
+            login = self._renewed(login, transport)
         raise SessionExpired(
             "the desk asks for a login again right after one",
             status_code=response.status_code,
@@ -224,14 +288,14 @@ class StaffSession:
             hint="another login of this agent may be ending its sessions",
         )
 
-    def _headers(self, route: Route) -> dict[str, str]:
+    def _headers(self, route: Route, token: str) -> dict[str, str]:
         headers = {"X-Requested-With": "XMLHttpRequest"} if route.ajax else {}
-        if route.method == "POST" and self._token:
-            headers["X-CSRFToken"] = self._token
+        if route.method == "POST":
+            headers["X-CSRFToken"] = token
         return headers
 
     def _body(
-        self, route: Route, data: Mapping[str, object] | None
+        self, route: Route, data: Mapping[str, object] | None, token: str
     ) -> list[tuple[str, str]] | None:
         if route.method != "POST":
             return None
@@ -240,8 +304,8 @@ class StaffSession:
         for key, value in items:
             values = value if isinstance(value, (list, tuple)) else [value]
             pairs += [(key, str(v)) for v in values if v is not None]
-        if not route.ajax and self._token:
-            pairs.append(("__CSRFToken__", self._token))
+        if not route.ajax:
+            pairs.append(("__CSRFToken__", token))
         return pairs
 
     def json(self, response: requests.Response, endpoint: str, key: str | None = None) -> Any:

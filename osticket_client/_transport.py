@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import math
 import re
 import ssl
 import time
@@ -12,14 +14,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
+import requests.utils
 import urllib3.exceptions
 
+from ._config import MAX_TIMEOUT
 from ._errors import ConnectError, TimeoutError, TransportError
 from ._masking import logger
 
 __all__ = ["RetryPolicy", "Transport"]
 
 USER_AGENT = "osticket-client/0.1"
+# Connections kept per host by a session the client makes: enough for a thread pool sharing one
+# client (requests keeps 10, and drops the others with a warning in the log).
+POOL_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,10 @@ def _never_reached(exc: requests.RequestException) -> bool:
 class Transport:
     """Sends requests through one `requests.Session`, classifying every network failure.
 
+    Safe to share between threads (requests' cookie jar and connection pool are); every request
+    carries the client's User-Agent, also through a session passed in, unless that session sets
+    a User-Agent of its own.
+
     Args:
         session: the session to send through; one is made when omitted (tests pass their own).
         timeout: seconds to wait for the connection and then for each read.
@@ -77,12 +89,35 @@ class Transport:
     ) -> None:
         if session is None:
             session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
         self.session = session
-        self.timeout = timeout
+        self.timeout = checked_timeout(timeout)
         self.verify = verify
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+
+    def with_options(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> Transport:
+        """A view of this transport (same session, cookies and connections) with other limits.
+
+        Raises:
+            ValueError: the timeout is not a positive number of seconds.
+        """
+        view = copy.copy(self)
+        if timeout is not None:
+            view.timeout = checked_timeout(timeout)
+        if retry is not None:
+            view.retry = retry
+        return view
+
+    def _headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        own = self.session.headers.get("User-Agent")
+        if own in (None, requests.utils.default_user_agent()):
+            return {"User-Agent": USER_AGENT, **(headers or {})}
+        return dict(headers or {})
 
     def request(
         self,
@@ -110,7 +145,7 @@ class Transport:
                 response = self.session.request(
                     method,
                     url,
-                    headers=dict(headers or {}),
+                    headers=self._headers(headers),
                     data=data,
                     params=params,
                     timeout=self.timeout,
@@ -144,6 +179,22 @@ class Transport:
     def close(self) -> None:
         """Close the session's pooled connections."""
         self.session.close()
+
+
+def checked_timeout(timeout: float) -> float:
+    """`timeout` if it is a usable number of seconds.
+
+    Raises:
+        ValueError: zero, negative, not finite, over an hour, or not a number.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ValueError(f"timeout: expected seconds as a number, got {timeout!r}")
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise ValueError(
+            f"timeout: must be positive, finite and at most {MAX_TIMEOUT:.0f} seconds,"
+            f" got {timeout!r}"
+        )
+    return float(timeout)
 
 
 def _wrap(
