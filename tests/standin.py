@@ -1,16 +1,25 @@
-"""A small stateful stand-in for a desk, for the automation runner's crash and fault tests.
+"""Small stateful stand-ins for a desk: `StandInDesk` for the automation runner's crash and
+fault tests, `StandInPanel` (the staff panel's session rules over HTTP) for one client shared
+by threads.
 
-It keeps tickets as the staff panel would (status, assignee, priority, department, thread),
-answers "already so" like the desk, counts every change it receives, and can be told to die
-(a `Crash`, standing for SIGKILL) or to fail at a chosen call, before or after it acts.
+`StandInDesk` keeps tickets as the staff panel would (status, assignee, priority, department,
+thread), answers "already so" like the desk, counts every change it receives, and can be told to
+die (a `Crash`, standing for SIGKILL) or to fail at a chosen call, before or after it acts.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 from osticket_client import (
     ActionResult,
@@ -219,3 +228,158 @@ def lost_answer() -> OutcomeUnknown:
 
 def locked() -> TicketLocked:
     return TicketLocked("Currently locked by Vera Viewer")
+
+
+# -- the staff panel over HTTP, for what one client shared by threads does to a desk ----------
+
+
+@dataclass
+class PanelSession:
+    """One PHP session on the stand-in panel: its CSRF token and whether an agent is in it."""
+
+    token: str
+    agent: bool = False
+    rotate_at: float = float("inf")
+
+
+class StandInPanel(ThreadingHTTPServer):
+    """osTicket's staff-panel session rules over real HTTP on 127.0.0.1, counted.
+
+    As osTicket 1.18.1 does (scp/login.php, include/class.auth.php, class.usersession.php):
+    the login form's CSRF token belongs to the session, and a login posted with another
+    session's token is refused (logged "Invalid CSRF Token"); a wrong password is a strike;
+    a login keeps the session id, and the first GET `rotate_after` seconds later moves the
+    session to a new id (the old one keeps working); ajax calls without a login answer 403
+    "Must login", pages redirect to login.php; every POST needs the token. `expire()` ends
+    every login, as the idle timeout does. Tickets: any number (its id is the number), each
+    shown as `ticket_page`.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, password: str, ticket_page: str, *, rotate_after: float = 10.0) -> None:
+        super().__init__(("127.0.0.1", 0), _PanelHandler)
+        self.password = password
+        self.ticket_page = ticket_page
+        self.rotate_after = rotate_after
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
+        self.lock = threading.Lock()
+        self.sessions: dict[str, PanelSession] = {}
+        self.counts: Counter[str] = Counter()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def __enter__(self) -> StandInPanel:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def expire(self) -> None:
+        """End every agent's login, as the desk's idle timeout does."""
+        with self.lock:
+            for session in self.sessions.values():
+                session.agent = False
+
+    def session(self, sid: str | None) -> tuple[str, PanelSession, bool]:
+        """The request's session, a new one when its cookie names none: (id, session, new)."""
+        with self.lock:
+            if sid in self.sessions:
+                assert sid is not None
+                return sid, self.sessions[sid], False
+            sid = secrets.token_hex(8)
+            self.sessions[sid] = PanelSession(token=secrets.token_hex(8))
+            return sid, self.sessions[sid], True
+
+    def rotated(self, sid: str, session: PanelSession) -> str | None:
+        """The session's new id when it is due to move (the old id keeps working), else None."""
+        with self.lock:
+            if time.monotonic() < session.rotate_at:
+                return None
+            session.rotate_at = time.monotonic() + self.rotate_after
+            new = secrets.token_hex(8)
+            self.sessions[new] = replace(session)
+            self.counts["rotations"] += 1
+            return new
+
+
+class _PanelHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: StandInPanel
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def _answer(
+        self, status: int, body: str, *, cookie: str | None = None, location: str = ""
+    ) -> None:
+        data = body.encode()
+        self.send_response(status)
+        if cookie:
+            self.send_header("Set-Cookie", f"OSTSESSID={cookie}; path=/")
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _request(self) -> tuple[str, dict[str, list[str]], str, PanelSession, bool]:
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode()) if length else {}
+        jar = SimpleCookie(self.headers.get("Cookie", ""))
+        sid = jar["OSTSESSID"].value if "OSTSESSID" in jar else None
+        sid, session, new = self.server.session(sid)
+        return path + "?" + query, form, sid, session, new
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        url, form, sid, session, new = self._request()
+        cookie = sid if new else None
+        panel = self.server
+        if url.startswith("/scp/login.php"):
+            if method == "GET":
+                page = f'<form><input type="hidden" name="__CSRFToken__" value="{session.token}">'
+                return self._answer(200, page, cookie=cookie)
+            time.sleep(0.02)  # the desk takes its time checking a password
+            if form.get("__CSRFToken__") != [session.token]:
+                panel.counts["csrf_refused"] += 1
+                return self._answer(200, '{"status": 302, "redirect": "/scp/login.php"}')
+            if form.get("passwd") != [panel.password]:
+                panel.counts["failed_logins"] += 1
+                return self._answer(200, '{"status": 401, "message": "Access denied"}')
+            with panel.lock:
+                session.agent = True
+                session.rotate_at = time.monotonic() + panel.rotate_after
+                panel.counts["logins"] += 1
+            return self._answer(200, '{"status": 302, "redirect": "index.php"}', cookie=cookie)
+        ajax = "/ajax.php/" in url
+        if not session.agent:
+            panel.counts["must_login"] += 1
+            if ajax:
+                return self._answer(403, "Must login: Authentication Required", cookie=cookie)
+            return self._answer(302, "", cookie=cookie, location="login.php")
+        if method == "POST":
+            sent = self.headers.get("X-CSRFToken") or form.get("__CSRFToken__", [""])[0]
+            if sent != session.token:
+                panel.counts["csrf_refused"] += 1
+                return self._answer(400, "Valid CSRF Token Required")
+        else:
+            cookie = panel.rotated(sid, session)
+        panel.counts[f"{method} {url.split('?')[0]}"] += 1
+        if url.startswith("/scp/logout.php"):
+            session.agent = False
+            return self._answer(302, "", location="login.php")
+        number = parse_qs(url.partition("?")[2]).get("q", [""])[0]
+        if url.startswith("/scp/ajax.php/tickets/number-lookup"):
+            rows = [{"value": number, "ticket_id": int(number), "subject": "Printer"}]
+            return self._answer(200, json.dumps(rows), cookie=cookie)
+        if url.startswith("/scp/tickets.php?id="):
+            return self._answer(200, panel.ticket_page, cookie=cookie)
+        return self._answer(404, "Not Found", cookie=cookie)
