@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
+from datetime import datetime, timedelta
 
 import requests
 
@@ -36,6 +38,7 @@ __all__ = [
     "parse_lookup",
     "plain_to_html",
     "read_action",
+    "search_minutes",
 ]
 
 # Where the desk lists each kind of choice without needing a ticket: the advanced-search field
@@ -160,3 +163,27 @@ def plain_to_html(field: str, text: str) -> str:
     # although the desk decodes entities before it strips tags (so "<now>" is lost anyway).
     warn_tag_like(field, text)
     return "<br />\n".join(html.escape(line) for line in text.split("\n"))
+
+
+def search_minutes(
+    updated_since: datetime | timedelta, now: datetime
+) -> tuple[int, datetime | None]:
+    """The advanced search's "updated in the last N minutes" for `updated_since`, and the
+    moment to cut its rows to (None for a duration, which the desk's clock measures alone).
+
+    A moment is widened by five minutes, so a desk clock a little behind the client's loses
+    nothing; the caller cuts the rows to the moment itself.
+
+    Raises:
+        ValueError: a naive moment, one in the future, or a duration under a second.
+    """
+    if isinstance(updated_since, timedelta):
+        if updated_since.total_seconds() < 1:
+            raise ValueError("updated_since: expected a positive duration")
+        return max(1, math.ceil(updated_since.total_seconds() / 60)), None
+    if updated_since.tzinfo is None:
+        raise ValueError("updated_since: must be timezone-aware (e.g. ...+00:00)")
+    back = (now - updated_since).total_seconds()
+    if back < 0:
+        raise ValueError(f"updated_since: {updated_since.isoformat()} is in the future")
+    return math.ceil(back / 60) + 5, updated_since

@@ -35,6 +35,7 @@ __all__ = [
     "FIXED_EXPORT_ORDER",
     "Lock",
     "TicketEvent",
+    "adhoc_search_key",
     "csrf_token",
     "form_errors",
     "login_failure",
@@ -230,6 +231,9 @@ class Lock:
 # --------------------------------------------------------------------------- helpers
 
 
+_ADHOC_KEY = re.compile(r"#tickets/export/(adhoc,[\w=/+]+)\"")
+
+
 def _soup(html: str | BeautifulSoup) -> BeautifulSoup:
     # A page read by several functions is parsed once (parse_ticket_html) and passed as is.
     return html if isinstance(html, BeautifulSoup) else BeautifulSoup(html, "html.parser")
@@ -337,6 +341,16 @@ def parse_search_options(html: str) -> list[Choice]:
         if value.isdigit() and int(value) not in seen:
             seen[int(value)] = Choice(id=int(value), name=_text(option))
     return list(seen.values())
+
+
+def adhoc_search_key(html: str) -> str | None:
+    """The ``adhoc,<key>`` an advanced search's result page exports, or None.
+
+    The desk keeps each search in the session under a key (a hash of its criteria) that only
+    this page shows, in its export link ``#tickets/export/adhoc,<key>``.
+    """
+    found = _ADHOC_KEY.search(html)
+    return found.group(1) if found else None
 
 
 def csrf_token(html: str) -> str | None:

@@ -73,6 +73,8 @@ ROUTES: dict[str, Route] = {
         Route("queue_counts", "GET", "ajax.php/queue/counts", True),
         # Each export keeps a desk worker busy for 15 s: never started twice blindly.
         Route("export", "POST", "ajax.php/tickets/export/{queue}", False),
+        # An advanced search only keeps its criteria in the session (the result page names it).
+        Route("search", "POST", "ajax.php/tickets/search", True),
         Route("export_check", "POST", "ajax.php/export/{eid}/check", True),
         Route("export_download", "GET", "export.php", True, ajax=False),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -298,3 +299,35 @@ def test_list_tickets_reads_a_whole_queue(recorded: Any) -> None:
     assert rows[numbers[1]].answered is False and rows[numbers[1]].agent is None
     posted = next(r.body for r in cassette.requests if "/tickets/export/1" in r.path)
     assert b"fields%5B%5D=number&fields%5B%5D=created" in posted
+
+
+def test_search_tickets_lets_the_desk_narrow_the_listing(recorded: Any) -> None:
+    with recorded("agent_search_tickets") as (cassette, make_desk):
+        desk = make_desk(agent="admin")
+        closed, moved, other = (open_ticket(desk, f"Search check {i}") for i in range(3))
+        desk.set_status(closed, "Resolved")
+        desk.transfer(moved, "Sales")
+        desk.set_topic(moved, "Report a Problem")
+        recent = {r.number: r for r in desk.search_tickets(state="closed", updated_since=HOUR)}
+        sales = {r.number for r in desk.search_tickets(department="sales", status=["Open", 7])}
+        topic = {r.number for r in desk.search_tickets(topic="Report a Problem", state="open")}
+    assert closed in recent and not {moved, other} & set(recent)
+    assert (recent[closed].status, recent[closed].subject) == ("Resolved", "Search check 0")
+    assert all(r.status in ("Resolved", "Closed") for r in recent.values())
+    assert moved in sales and not {closed, other} & sales
+    assert moved in topic and not {closed, other} & topic
+    searches = [r.body for r in cassette.requests if r.path.endswith("/ajax.php/tickets/search")]
+    first = parse_qs(searches[0].decode())
+    assert first["fields[]"] == ["status__state", "lastupdate"]
+    assert first["status__state+includes[]"] == ["closed"]
+    assert (first["lastupdate+method"], first["until"], first["int"]) == (
+        ["ndaysago"],
+        ["60"],
+        ["i"],
+    )
+    assert parse_qs(searches[1].decode())["status__id+includes[]"] == ["1", "7"]
+    exports = [r.path for r in cassette.requests if "/tickets/export/" in r.path]
+    assert len(exports) == 3 and all("/tickets/export/adhoc," in p for p in exports)
+
+
+HOUR = timedelta(hours=1)

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from osticket_client._agent import search_minutes
 from osticket_client._pages import (
     FIXED_EXPORT_ORDER,
+    adhoc_search_key,
     csrf_token,
     form_errors,
     login_failure,
@@ -715,3 +717,45 @@ def test_fixed_export_order_is_complete() -> None:
         "attachment_count",
         "task_count",
     )
+
+
+# --------------------------------------------------------------------------- advanced search
+
+
+def test_adhoc_search_key_from_the_export_link() -> None:
+    page = """<div class="pull-right"><a href="#tickets/export/adhoc,pdXBTnfSg0"
+        id="queue-export" class="no-pjax export">Export</a></div>"""
+    assert adhoc_search_key(page) == "adhoc,pdXBTnfSg0"
+    assert adhoc_search_key('<a href="#tickets/export/1" id="queue-export">') is None
+
+
+NOW = datetime(2026, 12, 2, 16, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        (timedelta(minutes=3), (3, None)),
+        (timedelta(seconds=61), (2, None)),
+        (timedelta(days=1), (1440, None)),
+        (NOW - timedelta(minutes=10), (15, NOW - timedelta(minutes=10))),  # 5 for clock skew
+        (NOW - timedelta(seconds=30), (6, NOW - timedelta(seconds=30))),
+    ],
+)
+def test_updated_since_in_minutes_of_the_desk_clock(
+    since: datetime | timedelta, expected: tuple[int, datetime | None]
+) -> None:
+    assert search_minutes(since, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("since", "message"),
+    [
+        (datetime(2026, 12, 1), "timezone-aware"),
+        (NOW + timedelta(minutes=1), "in the future"),
+        (timedelta(0), "positive duration"),
+    ],
+)
+def test_updated_since_refused(since: datetime | timedelta, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        search_minutes(since, NOW)

@@ -341,3 +341,8 @@ def test_an_unreadable_dialog_is_a_clear_error(desk: OsTicket) -> None:
     responses.add(responses.GET, SCP + "ajax.php/tickets/status/open", body="<html>oops</html>")
     with pytest.raises(UnexpectedResponse, match="unreadable status dialog"):
         desk.statuses()
+
+
+def test_search_tickets_needs_a_criterion(desk: OsTicket) -> None:
+    with pytest.raises(ValueError, match="at least one criterion"):
+        desk.search_tickets()
