@@ -118,7 +118,7 @@ def check_api_key(api_key: str, source: str = "api_key") -> None:
 class Settings(BaseModel):
     """Resolved settings; `sources` says where each value came from."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     url: str | None = None
     api_key: SecretStr | None = None

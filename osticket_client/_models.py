@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -109,7 +110,7 @@ def _warn_stripped(field: str, text: str, *, tags: bool = False) -> None:
 class Attachment(BaseModel):
     """A file sent with a new ticket."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=255)
     data: bytes
@@ -185,6 +186,8 @@ class NewTicket(BaseModel):
     """A ticket to open through the API, validated before anything is sent.
 
     Characters osTicket would silently drop give a `StrippedCharactersWarning` naming the field.
+    An unknown keyword (a typo) is refused, not ignored. Frozen and hashable; `attachments`
+    (paths or `Attachment` values, in a list or a tuple) are kept as a tuple.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -202,8 +205,15 @@ class NewTicket(BaseModel):
     source: Literal["API", "Web", "Email", "Staff"] | None = None
     alert: bool | None = None
     autorespond: bool | None = None
-    attachments: Sequence[Annotated[Attachment, BeforeValidator(_attachment)]] = ()
+    attachments: Annotated[
+        Sequence[Annotated[Attachment, BeforeValidator(_attachment)]], AfterValidator(tuple)
+    ] = ()
     fields: dict[str, str | int | bool] = Field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        # Frozen, so hashable as a value: `fields` (a dict) hashes as its sorted items.
+        values = {**self.__dict__, "fields": tuple(sorted(self.fields.items()))}
+        return hash((type(self), tuple(values.items())))
 
     @field_validator("name", "subject", "message")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, computed_field
 
 __all__ = [
     "ActionResult",
@@ -77,6 +77,7 @@ class Ticket(_Value):
     closed_by: str | None = None
     thread: tuple[ThreadEntry, ...] = ()
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def is_closed(self) -> bool:
         """True when the status is in a closed state (Resolved, Closed, ...)."""

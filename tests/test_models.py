@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from osticket_client import Attachment, NewTicket, Priority, StrippedCharactersWarning
+from osticket_client import (
+    Attachment,
+    NewTicket,
+    Priority,
+    Settings,
+    StrippedCharactersWarning,
+    Ticket,
+)
 
 BASE: dict[str, Any] = {
     "name": "Ada",
@@ -148,3 +155,29 @@ def test_accented_and_cjk_text_gives_no_warning() -> None:
 
 def test_priority_enum_values() -> None:
     assert [p.value for p in Priority] == [1, 2, 3, 4]
+
+
+def test_unknown_keywords_are_refused_not_ignored() -> None:
+    assert errors_of(topicid=10) == {"topicid": "Extra inputs are not permitted"}
+    with pytest.raises(ValidationError, match="contenttype"):
+        Attachment(name="a.txt", data=b"x", contenttype="text/plain")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="timout"):
+        Settings(url="https://help.example.com/", timout=5)  # type: ignore[call-arg]
+
+
+def test_a_ticket_with_attachments_and_fields_is_a_hashable_value() -> None:
+    log = Attachment(name="printer.log", data=b"jam at tray 2")
+    listed = NewTicket(**BASE, attachments=[log], fields={"notes": "VIP", "floor": 3})
+    tupled = NewTicket(**BASE, attachments=(log,), fields={"floor": 3, "notes": "VIP"})
+    assert listed.attachments == (log,)
+    assert listed == tupled and hash(listed) == hash(tupled)
+    assert len({listed, tupled, NewTicket(**BASE)}) == 2
+    assert NewTicket.model_validate_json(listed.model_dump_json()) == listed
+
+
+def test_is_closed_is_part_of_a_tickets_data() -> None:
+    ticket = Ticket(
+        number="622798", ticket_id=7, subject="Printer", status="Resolved", state="closed"
+    )
+    assert ticket.model_dump()["is_closed"] is True
+    assert Ticket.model_validate_json(ticket.model_dump_json()) == ticket
