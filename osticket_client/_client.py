@@ -514,6 +514,7 @@ class OsTicket:
             if not matches:
                 raise TicketNotFound(
                     f"no ticket #{number} on the desk (or not visible to agent {self.username!r})",
+                    status_code=response.status_code,  # the lookup's: it answers [] with 200
                     endpoint=endpoint,
                 )
             self._ids[number] = int(matches[0]["ticket_id"])
@@ -1129,7 +1130,12 @@ class OsTicket:
                 self._sleep(1.0)
                 continue
             break
-        raise ActionRejected("the desk gave no lock for the ticket")
+        raise ActionRejected(
+            "the desk gave no lock for the ticket",
+            status_code=response.status_code,
+            text=plain_text(response.text, 200),
+            endpoint=endpoint,
+        )
 
     def _unlock(self, lock_id: int) -> None:
         try:

@@ -23,6 +23,31 @@ Every error the desk or the network can cause derives from `OsTicketError`::
         ├── ActionRejected        the desk refused a staff-panel action and said why
         └── ServerError           5xx from the desk where the outcome is not in doubt
 
+Every error carries `status_code`, `text`, `endpoint` and `hint`. **`status_code` is always the
+HTTP status of the desk's answer the error is about, and None exactly when there was no answer**
+(nothing came back, or no request was involved). What that means for each error:
+
+    ConfigurationError          None: raised before anything is sent
+    ConnectError                None: the desk was never reached
+    TimeoutError                None for a read timeout; for an export that never became ready,
+                                the status of the last "is it ready" answer (200)
+    TransportError              None: the connection broke before an answer
+    UnexpectedResponse          the unreadable answer's status
+    OutcomeUnknown              None when the answer was lost; the 5xx when the desk failed
+    UnknownChoice               None: matched against a list the desk gave earlier
+    AuthenticationError         401 (the API's answer)
+    LoginFailed                 the login answer's status: 200 when the desk refused the password
+                                (its ajax login answers 200 with the refusal inside), the login
+                                page's status (404, 502, ...) when there is no staff panel
+    SessionExpired              the "Must login" answer's status (403, or 302 to login.php)
+    PermissionDenied            401 (API key) or 403; 200 when a dialog came back saying so
+    InvalidTicket, TicketDenied 400, 403 or 500, as the desk's version answers a create
+    TicketNotFound              404 from an action; 200 when the number lookup found nothing or
+                                the ticket page says the agent may not see it
+    TicketLocked, ActionRejected  the answer carrying the desk's refusal (200 for a dialog or a
+                                page, the lock request's status)
+    ServerError                 the 5xx
+
 Invalid arguments (a bad e-mail address, an unknown priority) are refused before anything is sent
 with pydantic's `ValidationError`, which names each field; they are programming or input mistakes,
 not desk errors, and stay outside this tree.
@@ -59,7 +84,16 @@ __all__ = [
 
 
 class OsTicketError(Exception):
-    """Base of every error raised for something the desk, the network or the settings did."""
+    """Base of every error raised for something the desk, the network or the settings did.
+
+    Attributes:
+        message: what went wrong, in one line.
+        status_code: the HTTP status of the desk's answer this error is about; None when no
+            answer arrived (see the module docstring for each error).
+        text: the desk's own words, exactly (or the start of an unreadable answer).
+        endpoint: the method and URL of the request.
+        hint: what to do about it, when there is something to say.
+    """
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ import requests
 import responses
 
 from osticket_client import (
+    ActionRejected,
     ConnectError,
     LoginFailed,
     OsTicket,
@@ -17,7 +18,9 @@ from osticket_client import (
     ServerError,
     SessionExpired,
     TicketLocked,
+    TicketNotFound,
     TimeoutError,
+    TransportError,
     UnexpectedResponse,
 )
 
@@ -346,3 +349,29 @@ def test_an_unreadable_dialog_is_a_clear_error(desk: OsTicket) -> None:
 def test_search_tickets_needs_a_criterion(desk: OsTicket) -> None:
     with pytest.raises(ValueError, match="at least one criterion"):
         desk.search_tickets()
+
+
+@responses.activate
+def test_status_code_is_the_status_of_the_answer_the_error_is_about(desk: OsTicket) -> None:
+    login_ok()
+    responses.add(responses.GET, SCP + "ajax.php/tickets/number-lookup", body="[]")
+    with pytest.raises(TicketNotFound) as unknown:
+        desk.ticket_id("999999")
+    assert unknown.value.status_code == 200  # the lookup answered, with no ticket in it
+    responses.add(responses.GET, SCP + "ajax.php/tickets/number-lookup", body=LOOKUP)
+    responses.add(responses.POST, SCP + "ajax.php/tickets/7/mark/answered", body="", status=404)
+    with pytest.raises(TicketNotFound) as gone:
+        desk.mark_answered("123456")
+    assert gone.value.status_code == 404
+    responses.add(responses.POST, SCP + "ajax.php/lock/ticket/7", body=json.dumps({"id": 0}))
+    with pytest.raises(ActionRejected, match="no lock") as no_lock:
+        desk.add_note("123456", "Parts ordered")
+    assert no_lock.value.status_code == 200
+    responses.add(
+        responses.GET,
+        SCP + "ajax.php/tickets/lookup",
+        body=requests.exceptions.ConnectionError("reset"),
+    )
+    with pytest.raises(TransportError) as lost:
+        desk.find_tickets("printer")
+    assert lost.value.status_code is None  # no answer arrived
