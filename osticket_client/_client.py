@@ -77,7 +77,7 @@ __all__ = ["InsecureTransportWarning", "OsTicket", "PreparedCall"]
 
 
 # A status, agent, topic, ... by name (matched case-insensitively), id, or as the desk listed it.
-ChoiceArg: TypeAlias = "str | int | Choice"
+ChoiceArg: TypeAlias = str | int | Choice
 
 
 class InsecureTransportWarning(UserWarning):
@@ -805,9 +805,10 @@ class OsTicket:
 
         What it costs: the desk builds the whole export before the first row arrives, and the
         rows are read into memory before this returns (the iterator is over that list). On a
-        loopback 1.18.1 desk the Open queue took about 1.2 s for 1,200 tickets and 24-44 s for
-        9,000 (a MariaDB join that slows far faster than the queue grows: see the README);
-        `search_tickets` asks the desk for fewer rows instead. The desk allows one export per
+        loopback 1.18.1 desk the Open queue's export took about 1.2 s for 1,200 tickets and
+        24-31 s for 9,000, and this call 43.7 s for 9,007 rows (a MariaDB join that slows far
+        faster than the queue grows: see the README); `search_tickets` asks the desk for fewer
+        rows instead. The desk allows one export per
         15 s without starving its workers: a second call within that time waits (threads
         sharing the client take turns). Dates are read in the desk's database time zone.
 
