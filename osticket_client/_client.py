@@ -1,4 +1,4 @@
-"""`OsTicket`: one desk, reached through its API key (and, later, an agent login)."""
+"""`OsTicket`: one desk, reached through its API key and an agent's staff-panel session."""
 
 from __future__ import annotations
 
