@@ -453,9 +453,7 @@ class OsTicket:
             return response.status_code, text, f"POST {url}"
         raise AssertionError("unreachable")  # pragma: no cover
 
-    # -- staff-panel surface (an agent login) ----------------------------------------------
-
-    # -- plumbing ------------------------------------------------------------------------
+    # -- staff-panel surface (an agent login): plumbing ------------------------------------
 
     @property
     def staff(self) -> StaffSession:
@@ -808,9 +806,9 @@ class OsTicket:
         loopback 1.18.1 desk the Open queue's export took about 1.2 s for 1,200 tickets and
         24-31 s for 9,000, and this call 43.7 s for 9,007 rows (a MariaDB join that slows far
         faster than the queue grows: see the README); `search_tickets` asks the desk for fewer
-        rows instead. The desk allows one export per
-        15 s without starving its workers: a second call within that time waits (threads
-        sharing the client take turns). Dates are read in the desk's database time zone.
+        rows instead. The desk allows one export per 15 s without starving its workers: a
+        second call within that time waits, and threads sharing the client export one at a
+        time. Dates are read in the desk's database time zone.
 
         Raises:
             ActionRejected: the desk refused the export (unknown queue, no right).
@@ -841,8 +839,8 @@ class OsTicket:
         moment is widened by five minutes for clock skew, then the rows are cut to it exactly
         by their Last Updated. Closing, reopening, a customer message and a field edit update a
         ticket; an assignment, a transfer, a note or an agent's reply do not (FACTS: the desk's
-        `lastupdate`). Four requests more than `list_tickets`' three: the search, the page that
-        names it, and the same pacing of one export per 15 s.
+        `lastupdate`). Two requests more than `list_tickets` (the search, and the result page
+        that names it), and the same pacing of one export per 15 s.
 
         Raises:
             ValueError: no criterion, or `updated_since` naive or in the future.

@@ -186,7 +186,7 @@ class StaffSession:
         )
         try:
             self._current = self._logged_in(transport, answer, token)
-        except LoginFailed as exc:
+        except LoginFailed as exc:  # a 5xx is a ServerError, never remembered as a refusal
             self._refused = exc
             raise
         return self._current

@@ -375,3 +375,19 @@ def test_status_code_is_the_status_of_the_answer_the_error_is_about(desk: OsTick
     with pytest.raises(TransportError) as lost:
         desk.find_tickets("printer")
     assert lost.value.status_code is None  # no answer arrived
+
+
+@responses.activate
+def test_a_gateway_failing_the_login_is_not_taken_for_a_refusal(desk: OsTicket) -> None:
+    responses.add(responses.GET, SCP + "login.php", body=LOGIN_PAGE)
+    responses.add(responses.POST, SCP + "login.php", body="Bad Gateway", status=502)
+    with pytest.raises(ServerError, match="says nothing about the username or password"):
+        desk.statuses()
+    login_ok()
+    responses.add(
+        responses.GET, SCP + "ajax.php/tickets/search/field/status__id", body=SEARCH_STATUS
+    )
+    responses.add(responses.GET, SCP + "ajax.php/tickets/status/open", body="", status=403)
+    responses.add(responses.GET, SCP + "ajax.php/tickets/status/close", body="", status=403)
+    assert [c.name for c in desk.statuses()] == ["Work in Progress"]
+    assert len(calls("POST", SCP + "login.php")) == 2
