@@ -30,7 +30,7 @@ HTTP status of the desk's answer the error is about, and None exactly when there
     ConfigurationError          None: raised before anything is sent
     ConnectError                None: the desk was never reached
     TimeoutError                None for a read timeout; for an export that never became ready,
-                                the status of the last "is it ready" answer (200)
+                                the status of the last "is it ready" answer (200, or 404)
     TransportError              None: the connection broke before an answer
     UnexpectedResponse          the unreadable answer's status
     OutcomeUnknown              None when the answer was lost; the 5xx when the desk failed
@@ -38,7 +38,7 @@ HTTP status of the desk's answer the error is about, and None exactly when there
     AuthenticationError         401 (the API's answer)
     LoginFailed                 the login answer's status: 200 when the desk refused the password
                                 (its ajax login answers 200 with the refusal inside), the login
-                                page's status (404, 502, ...) when there is no staff panel
+                                page's status (404, ...) when there is no staff panel
     SessionExpired              the "Must login" answer's status (403, or 302 to login.php)
     PermissionDenied            401 (API key) or 403; 200 when a dialog came back saying so
     InvalidTicket, TicketDenied 400, 403 or 500, as the desk's version answers a create
@@ -46,7 +46,7 @@ HTTP status of the desk's answer the error is about, and None exactly when there
                                 the ticket page says the agent may not see it
     TicketLocked, ActionRejected  the answer carrying the desk's refusal (200 for a dialog or a
                                 page, the lock request's status)
-    ServerError                 the 5xx
+    ServerError                 the 5xx (a 5xx on the login too: it says nothing of the password)
 
 Invalid arguments (a bad e-mail address, an unknown priority) are refused before anything is sent
 with pydantic's `ValidationError`, which names each field; they are programming or input mistakes,
