@@ -1,26 +1,34 @@
 """The once-only ledger: a SQLite file of every automated action, and of what each ticket
-looked like at the last pass.
+looked like at the last pass. It is a cache of the desk: a "done" in it is trusted, what it
+lacks is looked up on the ticket before a reply or note is sent (see `_runner`).
 
 Every action is written as *intended* (and committed) before it is sent, then marked *done*,
 *failed* (certainly not done: planned again later), *skipped* (e.g. locked by another agent:
 planned again later) or *unknown* (the answer was lost: reconciled by reading the ticket
 before anything else happens). A run killed anywhere leaves at most one action intended,
 and the next run settles it first.
+
+The file, its SQLite side files and the run lock are readable by their owner only
+(`_files.owner_only`). Ledgers written before rule ids (schema 0) have their keys moved from
+rule names to rule ids, and from response ids to response times, by `migrate`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
 
 from ._durations import utc_iso
-from ._model import ActionKind, ConversationEntry, MemoryHistory, PlannedAction
+from ._files import owner_only
+from ._model import ActionKind, ConversationEntry, MemoryHistory, PlannedAction, rule_id_of
+from ._rules import RulesFile
 
 __all__ = ["Ledger", "LedgerBusy", "LedgerRow", "LedgerUnusable", "TicketMemory"]
 
@@ -45,7 +53,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     number TEXT PRIMARY KEY,
     signature TEXT NOT NULL,
     conversation TEXT NOT NULL,
-    customer_name TEXT
+    customer_name TEXT,
+    marks TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -56,6 +65,11 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 # States that count as "sent": the planner must not plan the action again.
 _SENT = ("intended", "unknown", "done")
+# PRAGMA user_version: 1 = keys by rule id and response time, tickets remember marks.
+_VERSION = 1
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+_RULE_ID_OF_KEY = "substr(key, 1, instr(key, '|') - 1)"
+_OLD_ARMING = re.compile(r"\|R:(\d+)\|")
 
 
 class LedgerBusy(RuntimeError):
@@ -124,6 +138,7 @@ class TicketMemory:
     signature: str
     conversation: tuple[ConversationEntry, ...]
     customer_name: str | None
+    marks: Mapping[str, datetime] = field(default_factory=dict)
 
 
 def _when(text: str | None) -> datetime | None:
@@ -142,9 +157,14 @@ class Ledger:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.is_dir():  # a folder is refused below, never touched
+                owner_only(self.path)  # before SQLite creates it; its side files take its mode
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            fresh = not self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            if fresh:
+                self._db.execute(f"PRAGMA user_version = {_VERSION}")
             # Every action is recorded before it is sent: find out now, not mid-run.
             # (A no-op write: a read-only file refuses it, a writable one changes nothing.)
             self._db.execute("BEGIN IMMEDIATE")
@@ -152,9 +172,65 @@ class Ledger:
                 self._db.execute("DELETE FROM runs WHERE 0")
             finally:
                 self._db.execute("ROLLBACK")
+            for suffix in _SIDE_FILES:  # side files an older version left readable
+                owner_only(self._side(suffix), create=False)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerUnusable(_unusable(self.path, exc)) from None
         self._lock: sqlite3.Connection | None = None
+
+    def _side(self, suffix: str) -> Path:
+        return self.path.with_name(self.path.name + suffix)
+
+    def migrate(self, rules: RulesFile) -> int:
+        """Bring a ledger of schema 0 to rule ids and response times; returns the keys moved.
+
+        A key ``<rule name>|<number>|R:<entry id>|...`` becomes ``<rule id>|<number>|R@<time
+        the entry was posted>|...``, the time read from the ticket memory. Keys of rules no
+        longer in the file, or of responses the memory lacks, stay as they were (`auto check`
+        lists rule ids no rule has); the ticket's thread then tells what was done. The ticket
+        memory is cleared: it lacks the marks and the automation's entries the planner needs.
+        """
+        if self._db.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
+            return 0
+        ids = {rule.name: rule.rule_id for rule in rules.rules}
+        times: dict[tuple[str, int], str] = {}
+        for number, conversation in self._db.execute("SELECT number, conversation FROM tickets"):
+            for e in json.loads(conversation):
+                times[(number, e["id"])] = e["created"]
+        moved = 0
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute("SELECT key, rule, number FROM actions").fetchall()
+            for key, rule, number in rows:
+                moves = rule in ids and key.startswith(f"{rule}|")
+                new = ids[rule] + key[len(rule) :] if moves else key
+                arming = _OLD_ARMING.search(new)
+                if arming and (number, int(arming.group(1))) in times:
+                    posted = utc_iso(datetime.fromisoformat(times[(number, int(arming[1]))]))
+                    new = new.replace(arming.group(0), f"|R@{posted}|", 1)
+                if new != key:
+                    db.execute("UPDATE OR IGNORE actions SET key = ? WHERE key = ?", (new, key))
+                    moved += 1
+            columns = {row[1] for row in db.execute("PRAGMA table_info(tickets)")}
+            if "marks" not in columns:
+                db.execute("ALTER TABLE tickets ADD COLUMN marks TEXT")
+            db.execute("DELETE FROM tickets")
+            db.execute(f"PRAGMA user_version = {_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return moved
+
+    def rule_ids(self) -> set[str]:
+        """Every rule id the ledger holds work under, in its actions and remembered marks."""
+        found = {r[0] for r in self._db.execute(f"SELECT DISTINCT {_RULE_ID_OF_KEY} FROM actions")}
+        for (marks,) in self._db.execute(
+            "SELECT marks FROM tickets WHERE marks IS NOT NULL AND marks != '{}'"
+        ):
+            found.update(rule_id_of(key) for key in json.loads(marks))
+        return found
 
     def close(self) -> None:
         """Release the run lock (if held) and close the file."""
@@ -169,9 +245,9 @@ class Ledger:
         The lock is an exclusive transaction on a small SQLite file beside the ledger: the
         operating system releases it when the process dies, on Windows as on POSIX.
         """
-        lock = sqlite3.connect(
-            self.path.with_suffix(self.path.suffix + ".lock"), isolation_level=None, timeout=0
-        )
+        lock_path = self._side(".lock")
+        owner_only(lock_path)
+        lock = sqlite3.connect(lock_path, isolation_level=None, timeout=0)
         try:
             lock.execute("BEGIN EXCLUSIVE")
         except sqlite3.OperationalError:
@@ -297,7 +373,10 @@ class Ledger:
             )
         }
         counts = dict(
-            db.execute(f"SELECT rule, COUNT(*) FROM actions WHERE state IN {_SENT} GROUP BY rule")
+            db.execute(
+                f"SELECT {_RULE_ID_OF_KEY}, COUNT(*) FROM actions WHERE state IN {_SENT}"
+                f" GROUP BY {_RULE_ID_OF_KEY}"
+            )
         )
         return MemoryHistory(done, counts)
 
@@ -315,7 +394,7 @@ class Ledger:
     def ticket(self, number: str) -> TicketMemory | None:
         """What the last pass saw of a ticket."""
         row = self._db.execute(
-            "SELECT signature, conversation, customer_name FROM tickets WHERE number = ?",
+            "SELECT signature, conversation, customer_name, marks FROM tickets WHERE number = ?",
             (number,),
         ).fetchone()
         if row is None:
@@ -327,10 +406,12 @@ class Ledger:
                 created=datetime.fromisoformat(e["created"]),
                 author=e["author"],
                 text=e["text"],
+                automated=e.get("automated", False),
             )
             for e in json.loads(row[1])
         )
-        return TicketMemory(signature=row[0], conversation=entries, customer_name=row[2])
+        marks = {k: datetime.fromisoformat(at) for k, at in json.loads(row[3] or "{}").items()}
+        return TicketMemory(row[0], entries, row[2], marks)
 
     def remember(self, number: str, memory: TicketMemory) -> None:
         """Keep what this pass saw of a ticket."""
@@ -342,16 +423,18 @@ class Ledger:
                     "created": utc_iso(e.created),
                     "author": e.author,
                     "text": e.text,
+                    "automated": e.automated,
                 }
                 for e in memory.conversation
             ]
         )
+        marks = json.dumps({key: utc_iso(at) for key, at in memory.marks.items()})
         self._db.execute(
-            "INSERT INTO tickets (number, signature, conversation, customer_name)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
+            "INSERT INTO tickets (number, signature, conversation, customer_name, marks)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
             " signature = excluded.signature, conversation = excluded.conversation,"
-            " customer_name = excluded.customer_name",
-            (number, memory.signature, conversation, memory.customer_name),
+            " customer_name = excluded.customer_name, marks = excluded.marks",
+            (number, memory.signature, conversation, memory.customer_name, marks),
         )
 
     # -- runs ----------------------------------------------------------------------------

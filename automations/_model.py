@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Literal, NamedTuple, Protocol
+from urllib.parse import quote, unquote
 
 from osticket_client import TicketSummary
 
@@ -17,6 +20,9 @@ __all__ = [
     "MemoryHistory",
     "PlannedAction",
     "TicketSnapshot",
+    "marked_keys",
+    "marker",
+    "rule_id_of",
 ]
 
 ActionKind = Literal[
@@ -28,7 +34,8 @@ ActionKind = Literal[
 class ConversationEntry:
     """A message (M, from the customer) or response (R, from an agent) of a ticket's thread.
 
-    Internal notes and status-change notes are never part of the conversation.
+    Internal notes and status-change notes are never part of the conversation. `automated`
+    marks a response posted by the automation's own agent: it never arms a rule.
     """
 
     id: int
@@ -36,6 +43,10 @@ class ConversationEntry:
     created: datetime  # aware, UTC
     author: str
     text: str  # plain text of the body
+    automated: bool = False
+
+
+_NO_MARKS: Mapping[str, datetime] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -44,21 +55,24 @@ class TicketSnapshot:
 
     `summary` comes from the queue listing (CSV export); `state` is its status's state
     (open/closed); `conversation` is the thread's M and R entries sorted by id, or None when the
-    pass did not read the ticket page (the runner reads it when `needs_conversation` says so).
+    pass did not read the ticket page (the runner reads it when `needs_conversation` says so);
+    `marks` are the once-only keys the thread's notes carry as markers (see `marker`), with the
+    time of the note: what the desk itself says was done.
     """
 
     summary: TicketSummary
     state: str | None
     conversation: tuple[ConversationEntry, ...] | None = None
     customer_name: str | None = None
+    marks: Mapping[str, datetime] = field(default_factory=lambda: _NO_MARKS)
 
 
 class PlannedAction(NamedTuple):
     """One change to make on the desk, with the rule and the reason behind it.
 
-    `key` makes it once-only: rule, ticket, the entry or event that armed the rule, and the
-    step (e.g. "Nudge|123456|R:42|reopen:0|nudge"). `value` is the agent, team, status,
-    priority or department name, or the HTML of a reply or note.
+    `key` makes it once-only: the rule's id, ticket, the entry or event that armed the rule,
+    and the step (e.g. "nudge|123456|R@2026-11-25T10:00:00+00:00|reopen:0|nudge"). `value` is
+    the agent, team, status, priority or department name, or the HTML of a reply or note.
     """
 
     rule: str
@@ -105,3 +119,31 @@ class MemoryHistory:
 
     def count_done(self, rule: str) -> int:
         return self.counts.get(rule, 0)
+
+
+# Characters a marker keeps as they are; anything else (a level name's spaces, accents or "]")
+# is percent-encoded, so the marker is plain ASCII that the desk's HTML cleaning leaves alone.
+_SAFE = "|:@+._-"
+_MARKER = re.compile(r"\[auto:([A-Za-z0-9%|:@+._~-]+)\]")
+
+
+def rule_id_of(key: str) -> str:
+    """The rule id a once-only key starts with."""
+    return key.split("|", 1)[0]
+
+
+def marker(key: str) -> str:
+    """The agent-visible marker of a once-only key, ``[auto:<rule id>|<arming>|<step>]``.
+
+    The ticket number is left out: the marker sits on that ticket's own thread.
+    """
+    rule_id, _number, rest = key.split("|", 2)
+    return f"[auto:{quote(f'{rule_id}|{rest}', safe=_SAFE)}]"
+
+
+def marked_keys(number: str, text: str) -> Iterator[str]:
+    """The once-only keys of the markers in a text from ticket `number`'s thread."""
+    for found in _MARKER.finditer(text):
+        rule_id, _, rest = unquote(found.group(1)).partition("|")
+        if rest:
+            yield f"{rule_id}|{number}|{rest}"

@@ -1,18 +1,24 @@
 """Planning: which automated actions are due on which tickets now, and why the others are not.
 
 Pure functions of (rules, ticket snapshots, now, history): no desk, no ledger writes, no wall
-clock. Each action carries a once-only key, ``<rule>|<number>|<arming>|<step>``:
+clock. Each action carries a once-only key, ``<rule id>|<number>|<arming>|<step>``:
 
-- auto_assign: ``<rule>|<number>|assign|assign_agent`` (or ``|assign_team``).
-- nudge_then_pending: ``<rule>|<number>|R:<id>|reopen:<n>|nudge``, then ``...|pending`` and
-  ``...|resolve``. ``<id>`` is the response that armed the rule (the first R after the latest
-  M) and ``<n>`` the ticket's reopen count, so a new message or a reopen arms a new cycle while
-  the nudge (itself an R, after the arming one) does not.
-- sla_escalation: ``<rule>|<number>|due:<due date>|level:<level>|<i>:<action key>`` for levels
-  on the due date, ``<rule>|<number>|created:<created>|level:<level>|<i>:<action key>`` for
+- auto_assign: ``<id>|<number>|assign|assign_agent`` (or ``|assign_team``).
+- nudge_then_pending: ``<id>|<number>|R@<created>|reopen:<n>|nudge``, then ``...|pending`` and
+  ``...|resolve``. ``<created>`` is when the response that armed the rule (the first agent's
+  R after the latest M) was posted, and ``<n>`` the ticket's reopen count, so a new message or
+  a reopen arms a new cycle while the nudge (an R by the automation) does not. An agent's edit
+  of that response makes a new entry with a new id but the same created time: it re-arms
+  nothing.
+- sla_escalation: ``<id>|<number>|due:<due date>|level:<level>|<i>:<action key>`` for levels
+  on the due date, ``<id>|<number>|created:<created>|level:<level>|<i>:<action key>`` for
   no_response levels (ISO 8601 in UTC, ``<i>`` the action's index in the level), so a new due
   date arms the levels again.
-- lifecycle: ``<rule>|<number>|R:<id>|set_status``, ``<id>`` the latest response.
+- lifecycle: ``<id>|<number>|R@<created>|set_status``, the latest agent's response.
+
+An action is done when the history (the ledger) says so, when the ticket's thread carries its
+marker (`TicketSnapshot.marks`), or, for a nudge, when the automation's own agent responded
+after the arming response. Entries by the automation's agent never arm a rule.
 
 A rule considers only the tickets in its scope (auto_assign: its help topic and department;
 nudge_then_pending: its statuses, plus the pending status when it resolves; lifecycle: its
@@ -193,6 +199,11 @@ def _planner(rule: Rule, context: _Context, snapshots: Sequence[TicketSnapshot])
 _new = tuple.__new__
 
 
+def _done(context: _Context, key: str, snapshot: TicketSnapshot) -> datetime | None:
+    """When an action was done, by the ledger or by its marker on the ticket; None: not done."""
+    return context.history.done_at(key) or snapshot.marks.get(key)
+
+
 def _act(
     rule: str,
     number: str,
@@ -217,7 +228,7 @@ def _assign_planner(
 ) -> Decide:
     agents = rule.agents or ()
     kind: ActionKind = "assign_agent" if rule.team is None else "assign_team"
-    turn = context.history.count_done(rule.name)
+    turn = context.history.count_done(rule.rule_id)
     load: Counter[str] = Counter()
     if rule.strategy == "least_loaded":
         load.update(s.summary.agent for s in snapshots if s.state != "closed" and s.summary.agent)
@@ -241,8 +252,8 @@ def _assign_planner(
         summary = snapshot.summary
         if summary.agent or summary.team:
             return f"already assigned to {' / '.join(filter(None, (summary.agent, summary.team)))}"
-        key = f"{rule.name}|{summary.number}|assign|{kind}"
-        done = context.history.done_at(key)
+        key = f"{rule.rule_id}|{summary.number}|assign|{kind}"
+        done = _done(context, key, snapshot)
         if done is not None:
             return f"assigned by this rule at {utc_iso(done)}; not again"
         value, whom = pick()
@@ -257,13 +268,24 @@ def _assign_planner(
 
 
 def _arming_response(conversation: Sequence[ConversationEntry]) -> ConversationEntry | None:
-    """The first R after the latest M when the conversation ends with an R, else None."""
+    """The first agent's R after the latest M (the automation's own R never arm), else None."""
     arming = None
     for entry in reversed(conversation):
         if entry.kind == "M":
             break
-        arming = entry
+        if not entry.automated:
+            arming = entry
     return arming
+
+
+def _nudged_at(
+    conversation: Sequence[ConversationEntry], arming: ConversationEntry
+) -> datetime | None:
+    """When the automation's agent responded after the arming response: the nudge it sent."""
+    for entry in conversation:
+        if entry.automated and entry.kind == "R" and entry.created >= arming.created:
+            return entry.created
+    return None
 
 
 def render_nudge(rule: NudgeRule, snapshot: TicketSnapshot) -> str:
@@ -308,12 +330,7 @@ def _nudge_planner(rule: NudgeRule, context: _Context) -> Decide:
         ("pending", rule.pending_after, rule.statuses),
         ("resolve", rule.resolve_after, (rule.pending_status,)),
     )
-    now, calendar, explain, done_at = (
-        context.now,
-        context.calendar,
-        context.explain,
-        context.history.done_at,
-    )
+    now, calendar, explain = context.now, context.calendar, context.explain
 
     def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
         conversation = snapshot.conversation
@@ -321,18 +338,27 @@ def _nudge_planner(rule: NudgeRule, context: _Context) -> Decide:
             return "conversation not read"
         arming = _arming_response(conversation)
         if arming is None:
-            last = "a message" if conversation else "none yet"
+            last = (
+                "none yet"
+                if not conversation
+                else "a message"
+                if conversation[-1].kind == "M"
+                else "the automation's own response"
+            )
             return f"not waiting on the customer: the last conversation entry is {last}"
         summary = snapshot.summary
         number, status = summary.number, summary.status
         waiting = f"waiting on the customer since response {arming.id}"
-        base = f"{rule.name}|{number}|R:{arming.id}|reopen:{summary.reopen_count or 0}|"
+        armed = f"R@{utc_iso(arming.created)}|reopen:{summary.reopen_count or 0}"
+        base = f"{rule.rule_id}|{number}|{armed}|"
         anchor = arming.created
         for step, after, statuses in steps:
             if after is None:
                 return f"{waiting}; set to {rule.pending_status}; no more steps"
             key = base + step
-            done = done_at(key)
+            done = _done(context, key, snapshot)
+            if done is None and step == "nudge":
+                done = _nudged_at(conversation, arming)
             if done is not None:
                 anchor = done
                 continue
@@ -453,7 +479,6 @@ _KIND = attrgetter("kind")
 
 def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
     now, calendar, explain = context.now, context.calendar, context.explain
-    done_at = context.history.done_at
     on_due = _TimeLine([lvl for lvl in rule.levels if lvl.no_response is None], now, calendar)
     on_creation = _TimeLine(
         [lvl for lvl in rule.levels if lvl.no_response is not None], now, calendar
@@ -463,7 +488,7 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
         line: _TimeLine,
         anchor_name: str,
         anchor: datetime,
-        summary: TicketSummary,
+        snapshot: TicketSnapshot,
         out: list[Decision],
         reasons: list[_Reason] | None,
     ) -> int:
@@ -478,13 +503,14 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
                 reasons.append((f"next level {levels[0].name} at", levels[0].at(anchor, calendar)))
             return 0
         level = levels[count - 1]
+        summary = snapshot.summary
         number = summary.number
-        head = f"{rule.name}|{number}|{anchor_name}:{utc_iso(anchor)}"
+        head = f"{rule.rule_id}|{number}|{anchor_name}:{utc_iso(anchor)}"
         done = acted = 0
         reason = ""  # one per level, made when a first step acts
         for step in level.steps:
             key = head + step.key_end
-            if done_at(key) is not None:
+            if _done(context, key, snapshot) is not None:
                 done += 1
             elif step.shown_as is not None and getattr(summary, step.shown_as) == step.value:
                 if reasons is not None:
@@ -515,18 +541,21 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
                 if reasons is not None:
                     reasons.append("no SLA due date")
             else:
-                acted += walk(on_due, "due", due, summary, out, reasons)
+                acted += walk(on_due, "due", due, snapshot, out, reasons)
         if on_creation.levels:
             conversation = snapshot.conversation
             why = None
             if conversation is None:
                 why = "conversation not read"
-            elif "R" in map(_KIND, conversation):  # half the cost of any() over a generator
+            # `in map(...)` first: half the cost of any() over a generator, for the usual case.
+            elif "R" in map(_KIND, conversation) and any(
+                e.kind == "R" and not e.automated for e in conversation
+            ):
                 why = "an agent has responded"
             elif summary.created is None:
                 why = "creation time unknown"
             else:
-                acted += walk(on_creation, "created", summary.created, summary, out, reasons)
+                acted += walk(on_creation, "created", summary.created, snapshot, out, reasons)
             if why is not None and reasons is not None:
                 reasons.append(why)
         if acted or reasons is None:
@@ -541,20 +570,18 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
 
 
 def _lifecycle_planner(rule: LifecycleRule, context: _Context) -> Decide:
-    done_at = context.history.done_at
-
     def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
         conversation = snapshot.conversation
         if conversation is None:
             return "conversation not read"
         for response in reversed(conversation):
-            if response.kind == "R":
+            if response.kind == "R" and not response.automated:
                 break
         else:
             return "no response from an agent yet"
         number = snapshot.summary.number
-        key = f"{rule.name}|{number}|R:{response.id}|set_status"
-        if done_at(key) is not None:
+        key = f"{rule.rule_id}|{number}|R@{utc_iso(response.created)}|set_status"
+        if _done(context, key, snapshot) is not None:
             return f"already moved to {rule.to_status} after response {response.id}"
         reason = (
             f"{rule.from_status} ticket with a response from {response.author}"

@@ -17,7 +17,8 @@ Shape (every key below; `#` marks the optional ones with their default)::
     holidays = ["2026-12-25", 2027-01-01]     # ISO strings or TOML dates
 
     [[rules]]                                 # every rule: name (unique, no "|"), type,
-    type = "auto_assign"                      # enabled (default true)
+    type = "auto_assign"                      # enabled (default true), id (default: a slug of
+                                              # the name; keep it when renaming the rule)
     topic = "Report a Problem"                # the help topic, matched exactly
     department = "Support"                    # optional
     agents = ["Ada Admin", "Lim Ited"]        # exactly one of agents / team
@@ -63,9 +64,11 @@ as dotted keys or inside multi-line inline tables).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -106,6 +109,7 @@ __all__ = [
     "SlaRule",
     "load_rules",
     "parse_rules",
+    "slug",
 ]
 
 PLACEHOLDERS = ("customer_name", "number", "subject", "question")
@@ -158,6 +162,27 @@ def _rule_name(value: Any) -> str:
     return value.strip()
 
 
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def slug(name: str) -> str:
+    """A rule's default id: its name in lower-case ASCII letters and digits joined by "-"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:64].strip("-")
+    # A name with no ASCII letter or digit at all still gets a stable id.
+    return text or "rule-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+
+
+def _rule_id(value: Any) -> str:
+    # Ids go into once-only keys and the plain-ASCII markers the desk keeps on notes.
+    if not isinstance(value, str) or not _RULE_ID.fullmatch(value):
+        raise ValueError(
+            "expected 1-64 lower-case ASCII letters, digits, '-', '_' or '.', starting with a"
+            f" letter or digit, got {value!r}"
+        )
+    return value
+
+
 Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
 DurationValue = Annotated[Duration, PlainValidator(_to_duration), PlainSerializer(str)]
 Names = Annotated[tuple[Name, ...], Field(min_length=1)]
@@ -207,7 +232,14 @@ def _unique(names: Sequence[str], what: str, path: str) -> list[Problem]:
 
 class _Rule(_Model):
     name: Annotated[str, PlainValidator(_rule_name)]
+    id: Annotated[str, PlainValidator(_rule_id)] | None = None
     enabled: StrictBool = True
+
+    @property
+    def rule_id(self) -> str:
+        """What the ledger and the desk's markers know the rule by: `id`, else a slug of the
+        name (so a rule renamed with its `id` set keeps what it did)."""
+        return self.id or slug(self.name)
 
     def durations(self) -> Iterator[tuple[str, Duration]]:
         """(key path relative to the rule, duration) for every duration the rule holds."""
@@ -394,6 +426,12 @@ class RulesFile(_Model):
     def _cross_references(self) -> RulesFile:
         problems = _unique([rule.name for rule in self.rules], "rule names", "rules")
         problems = [Problem(f"{p.path}.name", p.message) for p in problems]
+        if not problems:  # two equal names would say the same twice
+            ids = _unique([rule.rule_id for rule in self.rules], "rule ids", "rules")
+            problems = [
+                Problem(f"{p.path}.id", p.message + " (set id to tell the rules apart)")
+                for p in ids
+            ]
         for i, rule in enumerate(self.rules):
             calendar = getattr(rule, "calendar", None)
             if calendar is None:
@@ -431,32 +469,39 @@ class RulesFile(_Model):
         Kinds: status, agent, team, department, topic, priority. Disabled rules count too,
         so that enabling one later cannot bring an unknown name.
         """
-        names: dict[str, set[str]] = {
-            kind: set() for kind in ("status", "agent", "team", "department", "topic", "priority")
-        }
+        names: dict[str, set[str]] = {kind: set() for kind in _NAME_KINDS}
         for rule in self.rules:
-            if isinstance(rule, AutoAssignRule):
-                names["topic"].add(rule.topic)
-                names["department"].update([rule.department] if rule.department else [])
-                names["agent"].update(rule.agents or ())
-                names["team"].update([rule.team] if rule.team else [])
-            elif isinstance(rule, NudgeRule):
-                names["status"].update(rule.statuses)
-                names["status"].add(rule.pending_status)
-                if rule.resolve_after is not None:
-                    names["status"].add(rule.resolve_status)
-            elif isinstance(rule, SlaRule):
-                names["status"].update(rule.exempt_statuses)
-                for level in rule.levels:
-                    for action in level.actions:
-                        kind = _ACTION_NAME_KINDS.get(action.key)
-                        if kind is not None:
-                            names[kind].add(action.value)
-            else:
-                names["status"].update((rule.from_status, rule.to_status))
+            for kind, found in self.names_of(rule).items():
+                names[kind] |= found
+        return names
+
+    @staticmethod
+    def names_of(rule: Rule) -> dict[str, set[str]]:
+        """The desk names one rule uses, by kind (as `names_to_resolve`)."""
+        names: dict[str, set[str]] = {kind: set() for kind in _NAME_KINDS}
+        if isinstance(rule, AutoAssignRule):
+            names["topic"].add(rule.topic)
+            names["department"].update([rule.department] if rule.department else [])
+            names["agent"].update(rule.agents or ())
+            names["team"].update([rule.team] if rule.team else [])
+        elif isinstance(rule, NudgeRule):
+            names["status"].update(rule.statuses)
+            names["status"].add(rule.pending_status)
+            if rule.resolve_after is not None:
+                names["status"].add(rule.resolve_status)
+        elif isinstance(rule, SlaRule):
+            names["status"].update(rule.exempt_statuses)
+            for level in rule.levels:
+                for action in level.actions:
+                    kind = _ACTION_NAME_KINDS.get(action.key)
+                    if kind is not None:
+                        names[kind].add(action.value)
+        else:
+            names["status"].update((rule.from_status, rule.to_status))
         return names
 
 
+_NAME_KINDS = ("status", "agent", "team", "department", "topic", "priority")
 _ACTION_NAME_KINDS = {
     "priority": "priority",
     "assign_agent": "agent",

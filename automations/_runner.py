@@ -1,10 +1,22 @@
-"""One automation pass: read the desk cheaply, plan, then execute once-only under caps."""
+"""One automation pass: read the desk cheaply, plan, then execute once-only under caps.
+
+What is trusted where: a "done" in the ledger is trusted; what the ledger lacks, the desk
+decides. Notes, and the comments sent with status changes, assignments and transfers, end
+with an agent-visible marker of the action's once-only key (`_model.marker`); a nudge (a
+reply, which must carry nothing a customer could read) is known by being a response of the
+automation's own agent after the response that armed the rule. Just before a reply or note
+is sent the ticket is read again and planned again, so a second ledger, a copied rules file
+or a second machine cannot send it twice. A priority change leaves no trace on the ticket: with
+a new ledger it may be applied again (to the value it already has, which the desk answers as
+"already so"). An outcome left unknown is settled by the next run by reading the ticket,
+never by sending again.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -14,6 +26,7 @@ from osticket_client import (
     ConnectError,
     OsTicketError,
     OutcomeUnknown,
+    ServerError,
     ThreadEntry,
     Ticket,
     TicketLocked,
@@ -25,7 +38,16 @@ from osticket_client._pages import plain_text, readable_text
 
 from ._audit import AuditLog
 from ._ledger import Ledger, LedgerRow, TicketMemory
-from ._model import ConversationEntry, Decision, PlannedAction, TicketSnapshot
+from ._model import (
+    ConversationEntry,
+    Decision,
+    MemoryHistory,
+    PlannedAction,
+    TicketSnapshot,
+    marked_keys,
+    marker,
+    rule_id_of,
+)
 from ._planner import needs_conversation, plan
 from ._rules import RulesFile
 
@@ -35,6 +57,7 @@ __all__ = [
     "Pass",
     "RunSummary",
     "conversation_of",
+    "marks_of",
     "signature_of",
     "snapshot_of",
 ]
@@ -75,22 +98,40 @@ def signature_of(row: TicketSummary) -> str:
 _CONVERSATION: dict[str, Literal["M", "R"]] = {"message": "M", "response": "R"}
 
 
-def conversation_of(ticket: Ticket) -> tuple[ConversationEntry, ...]:
-    """The ticket's messages (M) and responses (R), sorted by id; notes are left out."""
-    return tuple(
+def conversation_of(ticket: Ticket, automation: str | None = None) -> tuple[ConversationEntry, ...]:
+    """The ticket's messages (M) and responses (R) in thread order; notes are left out.
+
+    Thread order is by the time an entry was posted (an agent's edit makes a new entry with a
+    higher id and the same time), then by id. Responses by the agent named `automation` are
+    marked `automated`.
+    """
+    entries = [
         ConversationEntry(
             id=e.id,
             kind=_CONVERSATION[e.type],
             created=e.created,
             author=e.author,
             text=readable_text(e.body),
+            automated=e.type == "response" and automation is not None and e.author == automation,
         )
         for e in ticket.thread
         if e.type in _CONVERSATION
-    )
+    ]
+    entries.sort(key=lambda e: (e.created, e.id))
+    return tuple(entries)
 
 
-def snapshot_of(ticket: Ticket) -> TicketSnapshot:
+def marks_of(ticket: Ticket) -> dict[str, datetime]:
+    """The once-only keys the ticket's notes carry as markers, each with its note's time."""
+    marks: dict[str, datetime] = {}
+    for entry in ticket.thread:
+        if entry.type == "note" and "[auto:" in entry.body:
+            for key in marked_keys(ticket.number, entry.body):
+                marks.setdefault(key, entry.created)
+    return marks
+
+
+def snapshot_of(ticket: Ticket, automation: str | None = None) -> TicketSnapshot:
     """A snapshot from a ticket page alone (for rendering a nudge for one ticket)."""
     summary = TicketSummary(
         number=ticket.number,
@@ -105,14 +146,16 @@ def snapshot_of(ticket: Ticket) -> TicketSnapshot:
     return TicketSnapshot(
         summary=summary,
         state=ticket.state,
-        conversation=conversation_of(ticket),
+        conversation=conversation_of(ticket, automation),
         customer_name=ticket.user_name,
+        marks=marks_of(ticket),
     )
 
 
 class Desk(Protocol):
     """What a pass needs of a desk: `OsTicket` (and the tests' stand-in)."""
 
+    def me(self) -> Choice: ...
     def statuses(self) -> list[Choice]: ...
     def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]: ...
     def get_ticket(self, number: str) -> Ticket: ...
@@ -137,7 +180,10 @@ class Desk(Protocol):
 
 @dataclass
 class RunSummary:
-    """What one pass did; `exit_code` is 0 when nothing failed and no outcome is unknown."""
+    """What one pass did; `exit_code` is 0 when nothing failed and no outcome is unknown.
+
+    `found`: actions the ledger lacked but the ticket showed as done (recorded, not sent).
+    """
 
     run_id: str
     tickets: int = 0
@@ -148,6 +194,7 @@ class RunSummary:
     failed: int = 0
     skipped: int = 0
     unknown: int = 0
+    found: int = 0
     reconciled: int = 0
     capped: int = 0
     stopped: str | None = None
@@ -171,9 +218,9 @@ class Pass:
     """A pass against one desk with one rules file and its ledger and audit log.
 
     Args:
-        desk: the client (with an agent login).
+        desk: the client (with an agent login: the automation's own, dedicated agent).
         rules: the validated rules file.
-        ledger: the once-only ledger.
+        ledger: the once-only ledger (migrated to this rules file's ids on creation).
         audit: where every action is logged.
         clock: the current time (aware); injected so tests and `--at` can pin it.
         should_stop: checked between actions (a graceful SIGTERM).
@@ -187,6 +234,55 @@ class Pass:
     should_stop: Callable[[], bool] = lambda: False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _listed: dict[str, TicketSnapshot] = field(default_factory=dict, init=False, repr=False)
+    _agent: Choice | None = field(default=None, init=False, repr=False)
+    _audit_error: str | None = field(default=None, init=False, repr=False)
+    _orphans: set[str] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ledger.migrate(self.rules)
+
+    # -- the automation's agent ----------------------------------------------------------
+
+    def agent(self) -> Choice:
+        """The agent this pass acts as (read once): its responses are the automation's."""
+        if self._agent is None:
+            self._agent = self.desk.me()
+        return self._agent
+
+    def shared_agent_warnings(self) -> list[str]:
+        """Why the agent looks shared with people (work is assigned to it), if it does."""
+        name = self.agent().name.casefold()
+        return [
+            f"agent {self.agent().name!r} is also an assignee of rule {rule.name!r}: use a"
+            " dedicated agent for automations (its responses count as the automation's nudges)"
+            for rule in self.rules.rules
+            if name in (n.casefold() for n in self.rules.names_of(rule)["agent"])
+        ]
+
+    def _adopt(
+        self, done: Mapping[str, datetime], *, ledger: bool = False
+    ) -> Mapping[str, datetime]:
+        """`done` plus, for work under a rule id no rule has (a rule renamed without keeping
+        its `id`), the same key under each rule's id: a renamed rule does not act again.
+
+        `ledger`: `done` is the ledger's history, scanned only when the ledger holds such ids
+        (asked once a pass: most have none, and a large history is then left as it is).
+        """
+        known = {rule.rule_id for rule in self.rules.rules}
+        if ledger:
+            if self._orphans is None:
+                self._orphans = self.ledger.rule_ids() - known
+            if not self._orphans:
+                return done
+        orphans = [(key, at) for key, at in done.items() if rule_id_of(key) not in known]
+        if not orphans:
+            return done
+        adopted = dict(done)
+        for key, at in orphans:
+            rest = key.split("|", 1)[1]
+            for rule_id in known:
+                adopted.setdefault(f"{rule_id}|{rest}", at)
+        return adopted
 
     # -- reading -------------------------------------------------------------------------
 
@@ -197,10 +293,12 @@ class Pass:
         last pass and a rule needs its conversation: a pass where nothing changed reads none.
         """
         states = {c.name: c.state for c in self.desk.statuses()}
+        automation = self.agent().name
         snapshots = []
         for row in self.desk.list_tickets(self.rules.settings.queue):
             state = states.get(row.status or "")
-            signature = signature_of(row)
+            # Who the automation is decides which entries are its own: part of what must hold.
+            signature = f"{automation}|{signature_of(row)}"
             memory = self.ledger.ticket(row.number)
             if memory is not None and memory.signature != signature:
                 memory = None
@@ -210,7 +308,12 @@ class Pass:
                 except TicketNotFound:
                     continue  # closed or moved out of the agent's sight since the listing
                 summary.pages_read += 1
-                memory = TicketMemory(signature, conversation_of(ticket), ticket.user_name)
+                memory = TicketMemory(
+                    signature,
+                    conversation_of(ticket, automation),
+                    ticket.user_name,
+                    marks_of(ticket),
+                )
                 if remember:
                     self.ledger.remember(row.number, memory)
             snapshots.append(
@@ -219,6 +322,7 @@ class Pass:
                     state=state,
                     conversation=memory.conversation if memory else None,
                     customer_name=memory.customer_name if memory else row.from_name,
+                    marks=self._adopt(memory.marks) if memory else {},
                 )
             )
         summary.tickets = len(snapshots)
@@ -230,25 +334,106 @@ class Pass:
         return frozenset(self._listed)
 
     def decide(
-        self, now: datetime, summary: RunSummary, *, remember: bool = False, explain: bool = True
+        self,
+        now: datetime,
+        summary: RunSummary,
+        *,
+        remember: bool = False,
+        explain: bool = True,
+        confirm: bool = True,
     ) -> list[Decision]:
-        """Plan against the desk as it is now (writes nothing but remembered conversations)."""
+        """Plan against the desk as it is now (writes nothing but remembered conversations).
+
+        With `confirm`, each reply or note the ledger does not know is checked on its ticket
+        (read again) as a run would just before sending it: what the ticket shows as done, or
+        no longer due, is not planned (`auto plan` agrees with `auto run`).
+        """
         snapshots = self.snapshots(summary, remember=remember)
         self._listed = {s.summary.number: s for s in snapshots}
-        history = self.ledger.history(self._listed)
-        return plan(self.rules, snapshots, now, history, explain=explain)
+        sent = self.ledger.history(self._listed)
+        history = MemoryHistory(self._adopt(sent.done, ledger=True), sent.counts)
+        decisions = plan(self.rules, snapshots, now, history, explain=explain)
+        if not confirm:
+            return decisions
+        confirmed = []
+        for decision in decisions:
+            action = decision.action
+            if action is not None and action.kind in ("reply", "note"):
+                verdict, _ = self._check(action, now)
+                if verdict != "due":
+                    decision = decision._replace(action=None, reason=_VERDICTS[verdict])
+            confirmed.append(decision)
+        return confirmed
+
+    def _check(self, action: PlannedAction, now: datetime) -> tuple[str, datetime | None]:
+        """Read the ticket again and plan its rule again: "due", "found" (with when) or "gone".
+
+        Raises:
+            OsTicketError: the ticket could not be read.
+        """
+        try:
+            ticket = self.desk.get_ticket(action.number)
+        except TicketNotFound:
+            return "gone", None
+        found = self._found(action, ticket)
+        if found is not None:
+            return "found", found
+        listed = self._listed.get(action.number)
+        if listed is None:
+            return "due", None
+        fresh = replace(
+            listed,
+            conversation=conversation_of(ticket, self.agent().name),
+            marks=self._adopt(marks_of(ticket)),
+        )
+        rule = next(r for r in self.rules.rules if r.rule_id == rule_id_of(action.key))
+        history = MemoryHistory(self._adopt(self.ledger.history([action.number]).done, ledger=True))
+        one = self.rules.model_copy(update={"rules": (rule,)})
+        again = plan(one, [fresh], now, history, explain=False)
+        if any(d.action is not None and d.action.key == action.key for d in again):
+            return "due", None
+        return "gone", None
+
+    def _found(self, action: PlannedAction | LedgerRow, ticket: Ticket) -> datetime | None:
+        """When the ticket shows this action done (its marker, or the automation's nudge)."""
+        marks = self._adopt(marks_of(ticket))
+        if action.key in marks:
+            return marks[action.key]
+        if action.kind != "reply":
+            return None
+        # A nudge carries no marker: it is the automation's response after the arming one.
+        armed = next((p[2:] for p in action.key.split("|") if p.startswith("R@")), None)
+        if armed is None:
+            return None
+        since = datetime.fromisoformat(armed)
+        automation = self.agent().name
+        return next(
+            (
+                e.created
+                for e in ticket.thread
+                if e.type == "response" and e.author == automation and e.created >= since
+            ),
+            None,
+        )
 
     # -- running -------------------------------------------------------------------------
 
     def run(self, *, max_actions: int | None = None, dry_run: bool = False) -> RunSummary:
-        """Settle what the last run left open, then plan and execute under the caps."""
+        """Settle what the last run left open, then plan and execute under the caps.
+
+        Raises:
+            UnwritableFile: the audit log cannot be written (checked before anything is sent).
+        """
+        self.audit.check()
         summary = RunSummary(self.run_id)
         started = self.clock()
         self.ledger.start_run(self.run_id, started)
         try:
             if not dry_run:
                 self.reconcile(summary)
-            decisions = self.decide(self.clock(), summary, remember=not dry_run, explain=False)
+            decisions = self.decide(
+                self.clock(), summary, remember=not dry_run, explain=False, confirm=dry_run
+            )
             actions = [d.action for d in decisions if d.action is not None]
             summary.planned = len(actions)
             if not dry_run:
@@ -257,11 +442,27 @@ class Pass:
             summary.stopped = f"error: {exc}"  # for `auto status`: why this run ended
             raise
         finally:
+            if self._audit_error is not None and summary.stopped is None:
+                summary.stopped = self._audit_error
             self.ledger.finish_run(self.run_id, self.clock(), asdict(summary))
-            self.audit.write(
-                {"time": self.clock(), "run_id": self.run_id, "event": "run", **asdict(summary)}
+            agent = self._agent.name if self._agent is not None else None
+            self._log(
+                {
+                    "time": self.clock(),
+                    "run_id": self.run_id,
+                    "event": "run",
+                    "agent": agent,
+                    **asdict(summary),
+                }
             )
         return summary
+
+    def _log(self, record: dict[str, object]) -> None:
+        """Append to the audit log; a failure stops the run (the ledger keeps the truth)."""
+        try:
+            self.audit.write(record)
+        except OSError as exc:
+            self._audit_error = f"audit log unwritable: {exc.strerror or exc}"
 
     def _execute(
         self, actions: Sequence[PlannedAction], summary: RunSummary, max_actions: int | None
@@ -274,6 +475,9 @@ class Pass:
             if self.should_stop():
                 summary.stopped = "asked to stop"
                 return
+            if self._audit_error is not None:
+                summary.stopped = self._audit_error
+                return
             now = self.clock()
             if sent >= cap or (
                 self.ledger.sent_today(action.number, now)
@@ -281,26 +485,46 @@ class Pass:
             ):
                 summary.capped += 1
                 continue
-            sent += 1
             state = self._send(action, summary)
+            sent += state not in ("found", "gone")  # only what was sent counts against the cap
             failures_in_a_row = failures_in_a_row + 1 if state in ("failed", "unknown") else 0
             if failures_in_a_row >= settings.stop_after_failures:
                 summary.stopped = f"{failures_in_a_row} failures in a row"
                 return
 
     def _send(self, action: PlannedAction, summary: RunSummary) -> str:
-        """Record the intent, send, record the outcome; returns the state it ended in."""
+        """Record the intent, send, record the outcome; returns the state it ended in ("found"
+        and "gone": not sent).
+
+        A reply or note is first checked on its ticket, read again just now: one the ticket
+        already shows is recorded as done and not sent; one no longer due is left alone.
+        """
         seen = self._listed.get(action.number)
         known = seen.conversation if seen is not None else None
         after = max((e.id for e in known), default=None) if known else None
+        if action.kind in ("reply", "note"):
+            try:
+                verdict, when = self._check(action, self.clock())
+            except OsTicketError as exc:
+                self.ledger.intend(action, self.run_id, self.clock(), after)
+                return self._settle(action, "failed", f"could not read the ticket: {exc}", summary)
+            if verdict == "gone":
+                return "gone"
+            if verdict == "found":
+                self.ledger.intend(action, self.run_id, when or self.clock(), after)
+                summary.found += 1
+                self._settle(action, "done", _VERDICTS["found"], None)
+                return "found"
         self.ledger.intend(action, self.run_id, self.clock(), after)
         try:
             result = self._perform(action)
         except TicketLocked as exc:
             return self._settle(action, "skipped", str(exc), summary)
-        except (OutcomeUnknown, TransportError) as exc:
-            if isinstance(exc, ConnectError):  # never reached the desk
-                return self._settle(action, "failed", str(exc), summary)
+        except ConnectError as exc:  # never reached the desk
+            return self._settle(action, "failed", str(exc), summary)
+        except (OutcomeUnknown, TransportError, ServerError) as exc:
+            # Sent, and the answer lost (a timeout, a broken connection, a gateway's 5xx):
+            # the next run reads the ticket to settle it.
             return self._settle(action, "unknown", str(exc), summary)
         except OsTicketError as exc:
             return self._settle(action, "failed", str(exc), summary)
@@ -309,26 +533,36 @@ class Pass:
         return self._settle(action, "done", result.message, summary)
 
     def _settle(
-        self, action: PlannedAction, state: str, message: str, summary: RunSummary | None
+        self,
+        action: PlannedAction,
+        state: str,
+        message: str,
+        summary: RunSummary | None,
+        settles: str | None = None,
     ) -> str:
-        """Record an outcome (counted in `summary` when this run sent the action)."""
+        """Record an outcome (counted in `summary` when this run sent the action).
+
+        `settles` is the run whose unknown outcome this settles, for the audit log.
+        """
         self.ledger.settle(action.key, state, self.clock(), message)
         if summary is not None:
             setattr(summary, state, getattr(summary, state) + 1)
-        self.audit.write(
-            {
-                "time": self.clock(),
-                "run_id": self.run_id,
-                "rule": action.rule,
-                "ticket": action.number,
-                "action": action.kind,
-                "before": self._before(action),
-                "after": action.value if action.kind in _FIELD_OF else None,
-                "reason": action.reason,
-                "outcome": state,
-                "message": message,
-            }
-        )
+        record: dict[str, object] = {
+            "time": self.clock(),
+            "run_id": self.run_id,
+            "rule": action.rule,
+            "key": action.key,
+            "ticket": action.number,
+            "action": action.kind,
+            "before": self._before(action),
+            "after": action.value if action.kind in _FIELD_OF else None,
+            "reason": action.reason,
+            "outcome": state,
+            "message": message,
+        }
+        if settles is not None:
+            record["settles_run"] = settles
+        self._log(record)
         return state
 
     def _before(self, action: PlannedAction) -> str | None:
@@ -338,10 +572,14 @@ class Pass:
         return getattr(seen.summary, field) if seen is not None and field else None
 
     def _perform(self, action: PlannedAction) -> ActionResult:
+        # The marker ends every note and every comment: agents see it, customers never do.
+        mark = marker(action.key)
         comment = action.note
         if self.rules.settings.comment_actions:
             signed = f"Automated by rule '{action.rule}'."
             comment = f"{comment}\n{signed}" if comment else signed
+        if comment:
+            comment = f"{comment}\n{mark}"
         desk, number, value = self.desk, action.number, action.value
         if action.kind == "assign_agent":
             return desk.assign(number, agent=value, comment=comment)
@@ -355,44 +593,50 @@ class Pass:
             return desk.set_priority(number, value)  # the field editor takes no comment
         if action.kind == "reply":
             return desk.reply(number, value, html=True)
-        return desk.add_note(number, value, html=True, title=f"Automation: {action.rule}")
+        note = f"{value}<p>{mark}</p>"
+        return desk.add_note(number, note, html=True, title=f"Automation: {action.rule}")
 
     # -- reconciling ---------------------------------------------------------------------
 
     def reconcile(self, summary: RunSummary) -> None:
         """Settle every action a previous run left intended or unknown, before anything else.
 
-        A repeat-safe action is sent again (the desk answers "already so" when it had
-        arrived). A reply or note is never sent again here: the ticket's thread says whether
-        it arrived; if not, it is marked failed and planned again like any due action.
+        Nothing is sent again here: the ticket is read. An action it shows (its marker, the
+        field already so, the automation's nudge, the note's text) is done; one it does not
+        show is failed, and planned again like any due action if it still is.
         """
         for row in self.ledger.unsettled():
             summary.reconciled += 1
-            action = row.action()
-            if action.kind in REPEAT_SAFE:
-                self._send(action, summary)
-            else:
-                found = self._posted(row)
-                if found is None:
-                    summary.unknown += 1  # the desk could not be read: try again next run
-                else:
-                    # Settled from an earlier run's send: counted as reconciled only.
-                    self._settle(
-                        action,
-                        "done" if found else "failed",
-                        "found on the ticket"
-                        if found
-                        else "not on the ticket: it will be planned again",
-                        None,
-                    )
+            try:
+                ticket = self.desk.get_ticket(row.number)
+            except TicketNotFound:
+                ticket = None
+            except OsTicketError:
+                summary.unknown += 1  # the desk could not be read: try again next run
+                continue
+            shown = self._shown(row, ticket) if ticket is not None else None
+            # Settled from an earlier run's send: counted as reconciled only.
+            self._settle(
+                row.action(),
+                "done" if shown else "failed",
+                f"found on the ticket ({shown})"
+                if shown
+                else "not on the ticket: planned again if still due",
+                None,
+                settles=row.run_id,
+            )
 
-    def _posted(self, row: LedgerRow) -> bool | None:
-        try:
-            ticket = self.desk.get_ticket(row.number)
-        except TicketNotFound:
-            return False
-        except OsTicketError:
-            return None
+    def _shown(self, row: LedgerRow, ticket: Ticket) -> str | None:
+        """How the ticket shows an action whose outcome is unknown, or None."""
+        if self._found(row, ticket) is not None:
+            return "its marker" if row.kind != "reply" else "the automation's response"
+        field = _TICKET_FIELD.get(row.kind)
+        if field is not None:
+            return f"{field} is {row.value}" if getattr(ticket, field) == row.value else None
+        return "its text" if self._posted(row, ticket) else None
+
+    def _posted(self, row: LedgerRow, ticket: Ticket) -> bool:
+        """A reply or note of the same text, posted after the intent (for marker-less ones)."""
         wanted = plain_text(row.value)[:80]
         kind = "response" if row.kind == "reply" else "note"
 
@@ -407,3 +651,18 @@ class Pass:
             e.type == kind and later(e) and plain_text(e.body).startswith(wanted)
             for e in ticket.thread
         )
+
+
+# Why a reply or note the plan had is not sent after all.
+_VERDICTS = {
+    "found": "already on the ticket: recorded, not sent again",
+    "gone": "no longer due on the ticket as it is now",
+}
+# The Ticket field that shows what a repeat-safe action set.
+_TICKET_FIELD = {
+    "assign_agent": "assigned_agent",
+    "assign_team": "assigned_team",
+    "set_status": "status",
+    "set_priority": "priority",
+    "transfer": "department",
+}

@@ -2,8 +2,14 @@
 
 Exit codes of `auto run`: 0 every action done (or nothing to do); 1 an action failed, an
 outcome is unknown, or the run stopped early (see `auto status`); 2 a bad rules file or
-option; 3 the ledger cannot be used (a folder, read-only, not SQLite); 10 another run holds
-the desk's lock. The other codes are the `osticket` ones.
+option; 3 the ledger cannot be used (a folder, read-only, not SQLite) or the audit log cannot be
+written: nothing was sent; 10 another run holds the desk's lock. The other codes are the
+`osticket` ones.
+
+`auto run --every`: a pass that fails for a reason a later one may not meet (the desk
+unreachable, a 5xx, a timeout) logs one line and the loop tries again after the interval,
+doubled for each failure in a row up to eight intervals (or an hour, if longer); a login,
+role or configuration error ends the loop.
 """
 
 from __future__ import annotations
@@ -19,12 +25,20 @@ from typing import Any
 
 import click
 
-from osticket_client import UnknownChoice
+from osticket_client import (
+    AuthenticationError,
+    OsTicketError,
+    ServerError,
+    SessionExpired,
+    TransportError,
+    UnknownChoice,
+)
 from osticket_client._cli_support import CliState, fail, json_option, pass_state, reported_errors
 from osticket_client._pages import readable_text
 
 from ._audit import AuditLog
 from ._durations import parse_duration
+from ._files import UnwritableFile
 from ._ledger import Ledger, LedgerBusy, LedgerRow, LedgerUnusable
 from ._model import Decision
 from ._planner import render_nudge
@@ -122,9 +136,36 @@ def auto_check(state: CliState, /, rules_file: str, against_desk: bool) -> None:
         click.echo(f"Error: {problem}", err=True)
     if problems:
         click.get_current_context().exit(2)
+    for warning in _unknown_rule_ids(rules_file, rules):
+        click.echo(f"Warning: {warning}", err=True)
     enabled = sum(1 for r in rules.rules if r.enabled)
     where = " and every name resolves on the desk" if against_desk else ""
     click.echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
+
+
+def _unknown_rule_ids(rules_path: str, rules: RulesFile) -> list[str]:
+    """Work the ledger, if there is one, holds under ids no rule has (no ledger is created)."""
+    path = _beside(rules_path, rules.settings.ledger)
+    if not path.is_file():
+        return []
+    ledger = _ledger(rules_path, rules)
+    try:
+        ledger.migrate(rules)
+        return _orphans(ledger, rules)
+    finally:
+        ledger.close()
+
+
+def _orphans(ledger: Ledger, rules: RulesFile) -> list[str]:
+    """Work the ledger (or the tickets it remembers) holds under ids no rule has: a rule
+    renamed without keeping its `id`, or removed."""
+    known = {rule.rule_id for rule in rules.rules}
+    return [
+        f"the ledger {ledger.path} holds work under rule id {rule_id!r}, which no rule has"
+        " (renamed without keeping its id?): that work counts for every rule whose once-only"
+        " keys it matches; set `id` to say which rule it belongs to"
+        for rule_id in sorted(ledger.rule_ids() - known)
+    ]
 
 
 def _print_decisions(decisions: list[Decision], as_json: bool, explain: bool) -> None:
@@ -214,9 +255,15 @@ def auto_run(
             interval = parse_duration(every).seconds()
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--every") from None
+        if interval <= 0:
+            raise click.BadParameter(
+                f"expected a positive interval (like 5m), got {every!r}", param_hint="--every"
+            )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     code = 0
+    failures = 0
+    warned = False
     with reported_errors(), _pass(state, rules_file, rules, _utc_now) as run:
         try:
             run.ledger.acquire()
@@ -225,13 +272,49 @@ def auto_run(
             click.get_current_context().exit(EXIT_BUSY)
         while True:
             run.should_stop = stop.is_set
-            summary = run.run(max_actions=max_actions, dry_run=dry_run)
-            click.echo(summary.line())
-            code = summary.exit_code
-            if interval is None or stop.wait(interval):
+            try:
+                if not warned:
+                    for warning in [*_orphans(run.ledger, rules), *run.shared_agent_warnings()]:
+                        click.echo(f"Warning: {warning}", err=True)
+                    warned = True
+                summary = run.run(max_actions=max_actions, dry_run=dry_run)
+            except UnwritableFile as exc:
+                click.echo(f"Error: {exc}; nothing was sent", err=True)
+                click.get_current_context().exit(EXIT_CONFIGURATION)
+            except OsTicketError as exc:
+                if interval is None or not _transient(exc):
+                    raise
+                failures += 1
+                wait = retry_delay(interval, failures)
+                click.echo(f"run failed: {exc}; trying again in {wait:.0f}s", err=True)
+                code = 1
+            else:
+                failures, wait = 0, interval or 0
+                click.echo(summary.line())
+                code = summary.exit_code
+            if interval is None or stop.wait(wait):
                 break
             run = Pass(run.desk, rules, run.ledger, run.audit, run.clock)
     click.get_current_context().exit(code)
+
+
+def _transient(exc: OsTicketError) -> bool:
+    """Whether a later pass may not meet this error (unreachable, 5xx, timeout, session)."""
+    if isinstance(exc, SessionExpired):
+        return True
+    return isinstance(exc, (TransportError, ServerError)) and not isinstance(
+        exc, AuthenticationError
+    )
+
+
+def retry_delay(interval: float, failures: int) -> float:
+    """How long `--every` waits after `failures` transient failures in a row (1 or more).
+
+    The interval, doubled for each failure after the first, up to eight intervals or an
+    hour, whichever is longer.
+    """
+    backoff: float = interval * 2 ** min(failures - 1, 16)
+    return min(backoff, max(8 * interval, 3600.0))
 
 
 def _utc_now() -> datetime:
@@ -312,7 +395,7 @@ def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> 
             f"no nudge rule named {rule!r}; the file has: {names}", param_hint="RULE"
         )
     with reported_errors():
-        snapshot = snapshot_of(state.desk.get_ticket(number))
+        snapshot = snapshot_of(state.desk.get_ticket(number), state.desk.me().name)
     try:
         html = render_nudge(nudge, snapshot)
     except ValueError as exc:

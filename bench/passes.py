@@ -66,8 +66,8 @@ type = "lifecycle"
 from_status = "Open"
 to_status = "Work in Progress"
 """
-LOGIN, STATUS_LIST, LISTING, LOGOUT = 2, 3, 3, 1
-FIXED = LOGIN + STATUS_LIST + LISTING + LOGOUT  # 9 requests every pass sends
+LOGIN, ME, STATUS_LIST, LISTING, LOGOUT = 2, 2, 3, 3, 1
+FIXED = LOGIN + ME + STATUS_LIST + LISTING + LOGOUT  # 11 requests every pass sends
 
 
 class WireCounter:
@@ -103,6 +103,11 @@ class WireCounter:
         if kind not in self._lists:
             self._lists.add(kind)
             self._send(cost)
+
+    def me(self) -> Choice:
+        self._list("profile")  # the profile page: the agent's own id
+        self._list("agent")  # the agent list: its name
+        return self.desk.me()
 
     def statuses(self) -> list[Choice]:
         self._list("status", STATUS_LIST)
@@ -225,8 +230,8 @@ def pass_counts(sizes: tuple[int, ...], due_fraction: float) -> list[PassCounts]
                 after=after,
                 steady=steady,
                 steady_pages=third.pages_read,
-                formula_cold="9+2N+k",
-                formula_after="9+2k",
+                formula_cold="11+2N+k",
+                formula_after="11+2k",
             )
         )
     return rows

@@ -493,10 +493,26 @@ class OsTicket:
         ids: Mapping[str, object] | None = None,
         data: Mapping[str, object] | None = None,
     ) -> ActionResult:
-        route, response, endpoint = self._send(
-            name, ids={"id": self.ticket_id(number), **(ids or {})}, data=data
-        )
-        return read_action(route, response, endpoint, done)
+        ticket_id = self.ticket_id(number)
+        if not self.staff.logged_in:
+            self.staff.login(self._transport)  # a login that fails has sent no change
+        try:
+            route, response, endpoint = self._send(
+                name, ids={"id": ticket_id, **(ids or {})}, data=data
+            )
+            return read_action(route, response, endpoint, done)
+        except (ServerError, TransportError) as exc:
+            if isinstance(exc, ConnectError):
+                raise  # never reached the desk: nothing happened
+            # The change was sent and its answer lost (a timeout, a broken connection, a
+            # gateway's 5xx after the desk acted): whether it happened is unknown.
+            raise OutcomeUnknown(
+                f"the answer to {name} was lost ({exc.message}); it may have been done:"
+                f" look at ticket {number} before trying again",
+                status_code=exc.status_code,
+                text=exc.text,
+                endpoint=exc.endpoint,
+            ) from None
 
     def ticket_id(self, number: str | int) -> int:
         """The internal id of the ticket with this number (exact match only; cached).
@@ -1153,6 +1169,21 @@ class OsTicket:
         if not commit:
             return None
         return KNOWN_RELEASES.get(commit.group(1), f"unknown release (commit {commit.group(1)})")
+
+    def me(self) -> Choice:
+        """The agent logged in, as the desk lists it (its name is the one thread entries show).
+
+        Raises:
+            UnexpectedResponse: the desk's list of agents lacks the agent's own id.
+        """
+        my_id = self._me()
+        for agent in self.agents():
+            if agent.id == my_id:
+                return agent
+        raise UnexpectedResponse(
+            f"the desk's agent list has no agent with this login's id {my_id}",
+            endpoint=f"GET {self.staff.scp}profile.php",
+        )
 
     def _me(self) -> int:
         if self._shared.my_id is None:

@@ -44,6 +44,8 @@ DESK_CREDENTIALS = {
     "viewer_password": "View-Only-Pass1!",
     "limited_username": "limited",
     "limited_password": "Limited-Pass1!",
+    "automation_username": "auto.bot",
+    "automation_password": "Auto-Bot-Pass1!",
 }
 SECRET_NAMES = tuple(k for k in DESK_CREDENTIALS if not k.endswith("_username"))
 

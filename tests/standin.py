@@ -10,6 +10,7 @@ die (a `Crash`, standing for SIGKILL) or to fail at a chosen call, before or aft
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -40,6 +41,10 @@ STATUSES = {
     "Resolved": "closed",
     "Closed": "closed",
 }
+
+
+_MARKER = re.compile(r"<p>\[auto:[^\]]*\]</p>$")
+AUTOMATION = "Automation"  # the automation agent's name, as thread entries show it
 
 
 class Crash(BaseException):
@@ -88,6 +93,7 @@ class StandInDesk:
         self.faults: list[Fault] = []
         self.pages_read = 0
         self._next_id = 100
+        self._note_bodies: dict[tuple[str, str], str] = {}
 
     # -- building a desk -------------------------------------------------------------------
 
@@ -109,6 +115,9 @@ class StandInDesk:
         )
 
     # -- reading ---------------------------------------------------------------------------
+
+    def me(self) -> Choice:
+        return Choice(id=99, name=AUTOMATION)
 
     def statuses(self) -> list[Choice]:
         return [Choice(id=i, name=n, state=s) for i, (n, s) in enumerate(STATUSES.items(), 1)]
@@ -147,6 +156,10 @@ class StandInDesk:
             ticket_id=int(t.number),
             subject=t.subject,
             status=t.status,
+            priority=t.priority,
+            department=t.department,
+            assigned_agent=t.agent,
+            assigned_team=t.team,
             state=STATUSES[t.status],
             user_name=t.customer,
             thread=tuple(t.thread),
@@ -154,7 +167,9 @@ class StandInDesk:
 
     # -- changing --------------------------------------------------------------------------
 
-    def _change(self, number: str, kind: str, value: str, already: bool) -> ActionResult:
+    def _change(
+        self, number: str, kind: str, value: str, already: bool, comment: str | None = None
+    ) -> ActionResult:
         self.calls += 1
         self._fail(kind, "before")
         if already:
@@ -162,6 +177,8 @@ class StandInDesk:
         else:
             self.changes[(number, kind, value)] += 1
             self._apply(number, kind, value)
+            if comment:  # as the desk does: the comment becomes a note in the thread
+                self.entry(number, "note", AUTOMATION, comment, timedelta(0))
             result = ActionResult(changed=True, message=f"{kind} {value}")
         self._fail(kind, "after")
         return result
@@ -185,9 +202,10 @@ class StandInDesk:
         elif kind == "transfer":
             t.department = value
         elif kind == "reply":
-            self.entry(number, "response", "Automation", value, timedelta(0))
+            self.entry(number, "response", AUTOMATION, value, timedelta(0))
         else:
-            self.entry(number, "note", "Automation", value, timedelta(0))
+            body = self._note_bodies.pop((number, value), value)
+            self.entry(number, "note", AUTOMATION, body, timedelta(0))
 
     def assign(
         self,
@@ -199,15 +217,16 @@ class StandInDesk:
     ) -> ActionResult:
         t = self.tickets[number]
         if agent is not None:
-            return self._change(number, "assign_agent", agent, t.agent == agent)
-        return self._change(number, "assign_team", team or "", t.team == team)
+            return self._change(number, "assign_agent", agent, t.agent == agent, comment)
+        return self._change(number, "assign_team", team or "", t.team == team, comment)
 
     def set_status(self, number: str, status: str, comment: str | None = None) -> ActionResult:
-        return self._change(number, "set_status", status, self.tickets[number].status == status)
+        already = self.tickets[number].status == status
+        return self._change(number, "set_status", status, already, comment)
 
     def transfer(self, number: str, department: str, comment: str | None = None) -> ActionResult:
         t = self.tickets[number]
-        return self._change(number, "transfer", department, t.department == department)
+        return self._change(number, "transfer", department, t.department == department, comment)
 
     def set_priority(self, number: str, priority: str) -> ActionResult:
         t = self.tickets[number]
@@ -219,7 +238,9 @@ class StandInDesk:
     def add_note(
         self, number: str, text: str, *, html: bool = False, title: str | None = None
     ) -> ActionResult:
-        return self._change(number, "note", text, False)
+        # Counted by what the note says; the thread keeps it whole, marker included.
+        self._note_bodies[(number, _MARKER.sub("", text))] = text
+        return self._change(number, "note", _MARKER.sub("", text), False)
 
 
 def lost_answer() -> OutcomeUnknown:

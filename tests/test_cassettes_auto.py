@@ -32,7 +32,7 @@ def test_full_pass_then_nothing_then_pending_days_later(recorded: Any, tmp_path:
     ledger = Ledger(tmp_path / "ledger.sqlite")
     audit = AuditLog(tmp_path / "audit.jsonl")
     with recorded("auto_full_pass") as (cassette, make_desk):
-        desk = make_desk(agent="admin")
+        desk = make_desk(agent="automation")  # the scenario's replies are the admin's
         clock = {"now": recorded_now(cassette)}
 
         def run() -> Any:

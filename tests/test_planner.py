@@ -120,8 +120,8 @@ strategy = "{strategy}"
     ("counts", "expected"),
     [
         ({}, ["Ada Admin", "Lim Ited", "Ada Admin"]),
-        ({"Problems": 1}, ["Lim Ited", "Ada Admin", "Lim Ited"]),
-        ({"Problems": 4}, ["Ada Admin", "Lim Ited", "Ada Admin"]),
+        ({"problems": 1}, ["Lim Ited", "Ada Admin", "Lim Ited"]),
+        ({"problems": 4}, ["Ada Admin", "Lim Ited", "Ada Admin"]),
     ],
 )
 def test_round_robin_continues_from_the_count_done(
@@ -175,7 +175,7 @@ team = "Level I Support"
         ("2", "assign_team", "Level I Support"),
     ]
     keys = [d.action.key for d in decisions if d.action is not None]
-    assert keys == ["Problems|1|assign|assign_agent", "Access|2|assign|assign_team"]
+    assert keys == ["problems|1|assign|assign_agent", "access|2|assign|assign_team"]
 
 
 @pytest.mark.parametrize(
@@ -211,7 +211,7 @@ def test_tickets_outside_the_topic_and_department_are_not_considered(
 
 def test_an_assignment_is_made_once() -> None:
     rules = rules_of(ASSIGN.format(strategy="round_robin"))
-    done = {"Problems|100001|assign|assign_agent": T0 - H}
+    done = {"problems|100001|assign|assign_agent": T0 - H}
     decision = only(run(rules, [ticket()], T0, done))
     assert decision.action is None
     assert decision.reason == f"assigned by this rule at {iso(T0 - H)}; not again"
@@ -231,7 +231,7 @@ template = "<p>Hello {customer_name},</p><p>#{number} ({subject}):</p><q>{questi
 """
 R_AT = T0 + H
 ASKED = [entry("M", 1, T0, "It jams"), entry("R", 2, R_AT, "Which model?")]
-BASE = "Nudge|100001|R:2|reopen:0"
+BASE = f"nudge|100001|R@{iso(R_AT)}|reopen:0"
 NUDGED = R_AT + 48 * H + timedelta(minutes=5)  # when the nudge was sent
 PENDED = NUDGED + 72 * H + timedelta(minutes=5)  # when Pending was set
 
@@ -354,7 +354,7 @@ def test_a_new_message_rearms_the_rule() -> None:
     done = {f"{BASE}|nudge": NUDGED, f"{BASE}|pending": PENDED}
     decision = only(run(rules_of(NUDGE), [ticket(conversation)], again + 48 * H, done))
     assert decision.action is not None
-    assert decision.action.key == "Nudge|100001|R:5|reopen:0|nudge"
+    assert decision.action.key == f"nudge|100001|R@{iso(again)}|reopen:0|nudge"
     assert "Thanks, and the serial?" in decision.action.value
 
 
@@ -363,7 +363,7 @@ def test_a_reopen_rearms_the_rule() -> None:
     snapshot = ticket(ASKED, reopen_count=1)
     decision = only(run(rules_of(NUDGE), [snapshot], PENDED + 30 * 24 * H, done))
     assert decision.action is not None
-    assert decision.action.key == "Nudge|100001|R:2|reopen:1|nudge"
+    assert decision.action.key == f"nudge|100001|R@{iso(R_AT)}|reopen:1|nudge"
 
 
 @pytest.mark.parametrize(
@@ -390,7 +390,7 @@ def test_a_response_without_any_message_arms_the_rule() -> None:
     snapshot = ticket([entry("R", 7, R_AT, "Did you restart it?")])
     decision = only(run(rules_of(NUDGE), [snapshot], R_AT + 48 * H))
     assert decision.action is not None
-    assert decision.action.key == "Nudge|100001|R:7|reopen:0|nudge"
+    assert decision.action.key == f"nudge|100001|R@{iso(R_AT)}|reopen:0|nudge"
 
 
 def test_nudge_scope_closed_and_unread() -> None:
@@ -485,10 +485,11 @@ actions = [{ assign_agent = "Ada Admin" }]
 DUE = T0 + 10 * H
 CREATED = DUE - 20 * H
 ANSWERED = [entry("M", 1, CREATED), entry("R", 2, CREATED + H)]
+LIFECYCLE_KEY = f"answered|100001|R@{iso(CREATED + H)}|set_status"
 
 
 def due_key(level: str, step: str, due: datetime = DUE) -> str:
-    return f"SLA|100001|due:{iso(due)}|level:{level}|{step}"
+    return f"sla|100001|due:{iso(due)}|level:{level}|{step}"
 
 
 @pytest.mark.parametrize(
@@ -594,7 +595,7 @@ def test_first_response_target(
         assert (decision.action.kind, decision.action.value) == ("assign_agent", expected)
         assert (
             decision.action.key
-            == f"SLA|100001|created:{iso(CREATED)}|level:unanswered|0:assign_agent"
+            == f"sla|100001|created:{iso(CREATED)}|level:unanswered|0:assign_agent"
         )
 
 
@@ -633,15 +634,15 @@ type = "lifecycle"
 @pytest.mark.parametrize(
     ("conversation", "status", "done", "expected"),
     [
-        (ANSWERED, "Open", {}, "Answered|100001|R:2|set_status"),
-        ([*ANSWERED, entry("M", 3, CREATED + 2 * H)], "Open", {}, "Answered|100001|R:2|set_status"),
+        (ANSWERED, "Open", {}, LIFECYCLE_KEY),
+        ([*ANSWERED, entry("M", 3, CREATED + 2 * H)], "Open", {}, LIFECYCLE_KEY),
         ([entry("M", 1, CREATED)], "Open", {}, "no response from an agent yet"),
-        (ANSWERED, "Open", {"Answered|100001|R:2|set_status": CREATED}, "already moved"),
+        (ANSWERED, "Open", {LIFECYCLE_KEY: CREATED}, "already moved"),
         (
             [*ANSWERED, entry("R", 4, CREATED + 3 * H)],
             "Open",
-            {"Answered|100001|R:2|set_status": CREATED},
-            "Answered|100001|R:4|set_status",
+            {LIFECYCLE_KEY: CREATED},
+            f"answered|100001|R@{iso(CREATED + 3 * H)}|set_status",
         ),
         (None, "Open", {}, "conversation not read"),
     ],
@@ -682,7 +683,7 @@ def test_once_only_across_passes() -> None:
     keys = [d.action.key for d in first if d.action is not None]
     assert len(keys) == len(set(keys)) > 0
     assert {d.rule for d in first if d.action} == {"Problems", "Nudge", "SLA", "Answered"}
-    again = run(rules, tickets, now + H, {key: now for key in keys}, {"Problems": 3})
+    again = run(rules, tickets, now + H, {key: now for key in keys}, {"problems": 3})
     assert actions(again) == []
 
 

@@ -15,7 +15,6 @@ from osticket_client import (
     LoginFailed,
     OsTicket,
     OutcomeUnknown,
-    ServerError,
     SessionExpired,
     TicketLocked,
     TicketNotFound,
@@ -285,11 +284,40 @@ def test_lock_taken_between_lock_and_post(desk: OsTicket) -> None:
 
 @pytest.mark.parametrize("status", [500, 502])
 @responses.activate
-def test_server_errors_on_actions(desk: OsTicket, status: int) -> None:
+def test_a_server_error_after_an_action_was_sent_is_an_unknown_outcome(
+    desk: OsTicket, status: int
+) -> None:
+    # A gateway's 502 can come after the desk acted: the change may have been made.
     login_ok()
     ticket_known()
     responses.add(responses.POST, SCP + "ajax.php/tickets/7/mark/answered", body="", status=status)
-    with pytest.raises(ServerError):
+    with pytest.raises(OutcomeUnknown, match="may have been done: look at ticket 123456"):
+        desk.mark_answered("123456")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [requests.exceptions.ReadTimeout("slow"), requests.exceptions.ChunkedEncodingError("cut")],
+)
+@responses.activate
+def test_a_lost_answer_to_a_change_is_unknown_not_unreachable(
+    desk: OsTicket, error: Exception
+) -> None:
+    login_ok()
+    ticket_known()
+    responses.add(responses.POST, SCP + "ajax.php/tickets/7/mark/answered", body=error)
+    with pytest.raises(OutcomeUnknown) as caught:
+        desk.mark_answered("123456")
+    assert not isinstance(caught.value, TransportError)
+
+
+@responses.activate
+def test_an_action_that_never_reached_the_desk_stays_a_connect_error(desk: OsTicket) -> None:
+    login_ok()
+    ticket_known()
+    refused = requests.exceptions.ConnectTimeout("no answer to the connect")
+    responses.add(responses.POST, SCP + "ajax.php/tickets/7/mark/answered", body=refused)
+    with pytest.raises(ConnectError):
         desk.mark_answered("123456")
 
 
