@@ -1,10 +1,11 @@
 """Files a run writes (the ledger, its side files, the audit log): readable by their owner only.
 
 They hold reply bodies, customer names and subjects. On POSIX a new file is created 0600 and an
-existing one loses its group's and others' rights (a read-only file stays read-only). On Windows permission bits mean nothing: the file's access
-list is cut to its owner with ``icacls`` (shipped with Windows), which removes the entries it
-inherited from its folder; when icacls fails the file keeps its folder's access list (a user's
-own profile folder is private by default) and a warning says so.
+existing one loses its group's and others' rights (a read-only file stays read-only). On Windows
+permission bits mean nothing: the file's access list is cut to its owner with ``icacls``
+(shipped with Windows), which removes the entries it inherited from its folder; when icacls
+fails the file keeps its folder's access list (a user's own profile folder is private by
+default) and a warning says so.
 """
 
 from __future__ import annotations

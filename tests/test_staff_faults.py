@@ -15,6 +15,7 @@ from osticket_client import (
     LoginFailed,
     OsTicket,
     OutcomeUnknown,
+    ServerError,
     SessionExpired,
     TicketLocked,
     TicketNotFound,

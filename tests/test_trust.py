@@ -573,12 +573,11 @@ def test_a_single_change_whose_answer_is_lost_exits_6(
     answer: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from osticket_client import Choice
-    from osticket_client._agent import AgentOperations
+    from osticket_client import Choice, OsTicket
     from tests.test_staff_faults import LOGGED_IN, LOGIN_PAGE, LOOKUP, SCP
 
     monkeypatch.setattr(
-        AgentOperations, "resolve", lambda self, kind, value: Choice(id=3, name=str(value))
+        OsTicket, "resolve", lambda self, kind, value: Choice(id=3, name=str(value))
     )
     monkeypatch.setenv("OSTICKET_URL", "https://desk.example/")
     monkeypatch.setenv("OSTICKET_USERNAME", "automation")
