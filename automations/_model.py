@@ -20,7 +20,14 @@ __all__ = [
 ]
 
 ActionKind = Literal[
-    "assign_agent", "assign_team", "reply", "note", "set_status", "set_priority", "transfer"
+    "assign_agent",
+    "assign_team",
+    "reply",
+    "note",
+    "set_status",
+    "set_priority",
+    "transfer",
+    "notify",
 ]
 
 
@@ -51,6 +58,7 @@ class TicketSnapshot:
     state: str | None
     conversation: tuple[ConversationEntry, ...] | None = None
     customer_name: str | None = None
+    status_since: datetime | None = None  # when it entered its status (page read), for timed rules
 
 
 class PlannedAction(NamedTuple):
@@ -58,7 +66,7 @@ class PlannedAction(NamedTuple):
 
     `key` makes it once-only: rule, ticket, the entry or event that armed the rule, and the
     step (e.g. "Nudge|123456|R:42|reopen:0|nudge"). `value` is the agent, team, status,
-    priority or department name, or the HTML of a reply or note.
+    priority or department name, the HTML of a reply or note, or a notification's body (JSON).
     """
 
     rule: str
@@ -68,6 +76,8 @@ class PlannedAction(NamedTuple):
     reason: str
     key: str
     note: str | None = None  # an internal note to send with the action, where the route takes one
+    status: str | None = None  # a reply's status: one reply that also sets it (the reply form's)
+    notifier: str | None = None  # a notification's notifier name (never its URL)
 
 
 class Decision(NamedTuple):

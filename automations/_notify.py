@@ -5,13 +5,13 @@ ticket value escaped for its target, wrapped as the target expects. Sending (`Se
 posts it and classifies what happened, so that a notification, like a reply, is never sent
 twice:
 
-| what happened | outcome | next pass |
-| --- | --- | --- |
-| 2xx | done | - |
-| never reached: refused, DNS, connect timeout, TLS handshake | failed | sent again |
-| 429, or 503 with Retry-After: waited when the wait fits the pass's limit, else | failed | sent again |
-| any other 4xx (and 3xx): the receiver refused it | failed, with the receiver's message | sent again |
-| read timeout, connection lost after sending, any other 5xx | unknown | **not** sent again |
+- 2xx: done.
+- Never reached (refused, DNS, connect timeout, TLS handshake): failed, sent next pass.
+- 429, or 503: the Retry-After is waited for when it fits the pass's limit (`max_wait`) and
+  the post repeated (the receiver said it did not take it); otherwise failed, sent next pass.
+- Any other 4xx (and 3xx): failed with the receiver's message; planned again next pass.
+- A read timeout, a connection lost after sending, any other 5xx: unknown, **never** sent
+  again (the receiver may have posted it); `auto status` lists it.
 
 Webhook URLs are secrets: read from an environment variable or a file (`resolve_url`),
 registered with the client's masking, and never part of a message, the ledger, the audit log
@@ -275,7 +275,9 @@ def _said(response: requests.Response) -> str:
 def _transport_outcome(name: str, exc: requests.RequestException) -> Outcome:
     # Never str(exc): requests puts the URL (the secret) in its messages.
     if isinstance(exc, requests.ConnectTimeout):
-        return Outcome("failed", f"notifier {name}: connect timeout (never reached): sent next pass")
+        return Outcome(
+            "failed", f"notifier {name}: connect timeout (never reached): sent next pass"
+        )
     if isinstance(exc, requests.exceptions.SSLError):
         return Outcome("failed", f"notifier {name}: TLS handshake failed (never reached)")
     if isinstance(exc, requests.ReadTimeout):

@@ -43,11 +43,13 @@ from ._model import ActionKind, ConversationEntry, Decision, History, PlannedAct
 from ._rules import (
     AutoAssignRule,
     EscalationLevel,
+    EventRule,
     LifecycleRule,
     NudgeRule,
     Rule,
     RulesFile,
     SlaRule,
+    TimedRule,
 )
 
 __all__ = ["needs_conversation", "plan", "render_nudge"]
@@ -81,6 +83,8 @@ def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | No
     if state == "closed":
         return False
     for rule in rules.rules:
+        if isinstance(rule, (TimedRule, EventRule)):
+            continue  # _timed.needs_page
         scope = _scope(rule)
         if not rule.enabled or (scope is not None and _reader(*scope[0])(summary) not in scope[1]):
             continue
@@ -131,8 +135,8 @@ def plan(
         decisions: list[Decision] = []
         columns: dict[tuple[str, ...], list[object]] = {}  # scope fields, read once per plan
         for rule in rules.rules:
-            if not rule.enabled:
-                continue
+            if not rule.enabled or isinstance(rule, (TimedRule, EventRule)):
+                continue  # planned by _timed.plan_rules
             scope = _scope(rule)
             if scope is None:
                 considered: Sequence[TicketSnapshot] = snapshots
@@ -187,7 +191,9 @@ def _planner(rule: Rule, context: _Context, snapshots: Sequence[TicketSnapshot])
         return _nudge_planner(rule, context)
     if isinstance(rule, SlaRule):
         return _sla_planner(rule, context)
-    return _lifecycle_planner(rule, context)
+    if isinstance(rule, LifecycleRule):
+        return _lifecycle_planner(rule, context)
+    raise TypeError(f"{rule.type} rules are planned by _timed.plan_rules")
 
 
 _new = tuple.__new__
@@ -205,7 +211,7 @@ def _act(
     """A Decision with its action (the executor signs changes when comment_actions is on)."""
     # tuple.__new__ builds the named tuples without a Python-level __new__ call each: a plan
     # makes two per action, hundreds of thousands on a large desk.
-    action = _new(PlannedAction, (rule, number, kind, value, reason, key, note))
+    action = _new(PlannedAction, (rule, number, kind, value, reason, key, note, None, None))
     return _new(Decision, (rule, number, action, reason))
 
 

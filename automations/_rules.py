@@ -97,14 +97,14 @@ __all__ = [
     "Action",
     "AutoAssignRule",
     "Conditions",
-    "EventRule",
-    "Notifier",
-    "RuleAction",
     "EscalationLevel",
+    "EventRule",
     "LifecycleRule",
+    "Notifier",
     "NudgeRule",
     "Problem",
     "Rule",
+    "RuleAction",
     "RulesError",
     "RulesFile",
     "Settings",
@@ -413,7 +413,7 @@ EVENT_KINDS = (
     "closed",
 )
 ELAPSED_KEYS = ("age", "in_status_for", "since_customer_message", "since_our_response")
-RULE_ACTION_KEYS = ACTION_KEYS + ("status", "reply", "notify")
+RULE_ACTION_KEYS = (*ACTION_KEYS, "status", "reply", "notify")
 
 
 def _one_or_more(value: Any) -> Any:
@@ -589,16 +589,19 @@ class RulesFile(_Model):
         problems = [Problem(f"{p.path}.name", p.message) for p in problems]
         for i, rule in enumerate(self.rules):
             for j, action in enumerate(getattr(rule, "actions", ())):
-                if isinstance(action, RuleAction) and action.notify is not None:
-                    if action.notify not in self.notifiers:
-                        defined = ", ".join(sorted(self.notifiers)) or "none"
-                        problems.append(
-                            Problem(
-                                f"rules[{i}].actions[{j}].notify",
-                                f"expected a notifier defined under [notifiers] ({defined}),"
-                                f" got {action.notify!r}",
-                            )
+                if (
+                    isinstance(action, RuleAction)
+                    and action.notify is not None
+                    and action.notify not in self.notifiers
+                ):
+                    defined = ", ".join(sorted(self.notifiers)) or "none"
+                    problems.append(
+                        Problem(
+                            f"rules[{i}].actions[{j}].notify",
+                            f"expected a notifier defined under [notifiers] ({defined}),"
+                            f" got {action.notify!r}",
                         )
+                    )
             calendar = getattr(rule, "calendar", None)
             if calendar is None:
                 continue
@@ -662,9 +665,9 @@ class RulesFile(_Model):
                 _conditions_names(rule.when, names)
                 if isinstance(rule, EventRule) and rule.to_status is not None:
                     names["status"].add(rule.to_status)
-                for action in rule.actions:
+                for rule_action in rule.actions:
                     for key in ("status", *_ACTION_NAME_KINDS):
-                        value = getattr(action, key)
+                        value = getattr(rule_action, key)
                         if value is not None:
                             names[_ACTION_NAME_KINDS.get(key, "status")].add(value)
         return names

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import responses
@@ -79,7 +80,10 @@ def test_2xx_is_done_and_4xx_failed_with_the_receivers_message() -> None:
     assert Sender().send("ops", URL, "{}").state == "done"
     responses.replace(responses.POST, URL, status=404, body="no_service")
     outcome = Sender().send("ops", URL, "{}")
-    assert (outcome.state, outcome.message) == ("failed", "notifier ops: refused with 404: no_service")
+    assert (outcome.state, outcome.message) == (
+        "failed",
+        "notifier ops: refused with 404: no_service",
+    )
 
 
 @responses.activate
@@ -116,9 +120,9 @@ def test_retry_after_as_a_date() -> None:
 
 class _Receiver(BaseHTTPRequestHandler):
     mode = "ok"
-    bodies: list[bytes] = []
+    bodies: ClassVar[list[bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         self.bodies.append(self.rfile.read(length))
         if self.mode == "hang":
