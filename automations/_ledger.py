@@ -124,6 +124,7 @@ class TicketMemory:
     signature: str
     conversation: tuple[ConversationEntry, ...]
     customer_name: str | None
+    status_since: datetime | None = None  # when it entered its status (thread's status events)
 
 
 def _when(text: str | None) -> datetime | None:
@@ -145,6 +146,9 @@ class Ledger:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(tickets)")}
+            if "status_since" not in columns:  # ledgers from before timed rules
+                self._db.execute("ALTER TABLE tickets ADD COLUMN status_since TEXT")
             # Every action is recorded before it is sent: find out now, not mid-run.
             # (A no-op write: a read-only file refuses it, a writable one changes nothing.)
             self._db.execute("BEGIN IMMEDIATE")
@@ -315,7 +319,8 @@ class Ledger:
     def ticket(self, number: str) -> TicketMemory | None:
         """What the last pass saw of a ticket."""
         row = self._db.execute(
-            "SELECT signature, conversation, customer_name FROM tickets WHERE number = ?",
+            "SELECT signature, conversation, customer_name, status_since FROM tickets"
+            " WHERE number = ?",
             (number,),
         ).fetchone()
         if row is None:
@@ -330,7 +335,12 @@ class Ledger:
             )
             for e in json.loads(row[1])
         )
-        return TicketMemory(signature=row[0], conversation=entries, customer_name=row[2])
+        return TicketMemory(
+            signature=row[0],
+            conversation=entries,
+            customer_name=row[2],
+            status_since=_when(row[3]),
+        )
 
     def remember(self, number: str, memory: TicketMemory) -> None:
         """Keep what this pass saw of a ticket."""
@@ -347,11 +357,17 @@ class Ledger:
             ]
         )
         self._db.execute(
-            "INSERT INTO tickets (number, signature, conversation, customer_name)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
+            "INSERT INTO tickets (number, signature, conversation, customer_name, status_since)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
             " signature = excluded.signature, conversation = excluded.conversation,"
-            " customer_name = excluded.customer_name",
-            (number, memory.signature, conversation, memory.customer_name),
+            " customer_name = excluded.customer_name, status_since = excluded.status_since",
+            (
+                number,
+                memory.signature,
+                conversation,
+                memory.customer_name,
+                utc_iso(memory.status_since) if memory.status_since else None,
+            ),
         )
 
     # -- runs ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -24,10 +24,13 @@ from osticket_client import (
 from osticket_client._pages import plain_text, readable_text
 
 from ._audit import AuditLog
+from ._events import Event, EventStore, detect
 from ._ledger import Ledger, LedgerRow, TicketMemory
 from ._model import ConversationEntry, Decision, PlannedAction, TicketSnapshot
+from ._notify import Sender, body_text
 from ._planner import needs_conversation, plan
-from ._rules import RulesFile
+from ._rules import EventRule, RulesFile, TimedRule
+from ._timed import needs_page, plan_rules, status_entered
 
 __all__ = [
     "REPEAT_SAFE",
@@ -99,6 +102,10 @@ def snapshot_of(ticket: Ticket) -> TicketSnapshot:
         from_name=ticket.user_name,
         from_email=ticket.user_email,
         status=ticket.status,
+        priority=ticket.priority,
+        department=ticket.department,
+        help_topic=ticket.help_topic,
+        source=ticket.source,
         agent=ticket.assigned_agent,
         team=ticket.assigned_team,
     )
@@ -107,6 +114,7 @@ def snapshot_of(ticket: Ticket) -> TicketSnapshot:
         state=ticket.state,
         conversation=conversation_of(ticket),
         customer_name=ticket.user_name,
+        status_since=status_entered(ticket),
     )
 
 
@@ -129,7 +137,9 @@ class Desk(Protocol):
         self, number: str, department: str, comment: str | None = None
     ) -> ActionResult: ...
     def set_priority(self, number: str, priority: str) -> ActionResult: ...
-    def reply(self, number: str, text: str, *, html: bool = False) -> ActionResult: ...
+    def reply(
+        self, number: str, text: str, *, html: bool = False, status: str | None = None
+    ) -> ActionResult: ...
     def add_note(
         self, number: str, text: str, *, html: bool = False, title: str | None = None
     ) -> ActionResult: ...
@@ -186,31 +196,39 @@ class Pass:
     clock: Callable[[], datetime]
     should_stop: Callable[[], bool] = lambda: False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    notifiers: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> URL
+    sender: Sender | None = None
     _listed: dict[str, TicketSnapshot] = field(default_factory=dict, init=False, repr=False)
 
     # -- reading -------------------------------------------------------------------------
 
-    def snapshots(self, summary: RunSummary, *, remember: bool) -> list[TicketSnapshot]:
+    def snapshots(
+        self, summary: RunSummary, *, remember: bool, queue: int | None = None
+    ) -> list[TicketSnapshot]:
         """The queue's tickets, each with its conversation where a rule needs it.
 
         A ticket page is read only when the ticket's listing signature changed since the
         last pass and a rule needs its conversation: a pass where nothing changed reads none.
         """
-        states = {c.name: c.state for c in self.desk.statuses()}
+        states = self._states()
         snapshots = []
-        for row in self.desk.list_tickets(self.rules.settings.queue):
+        for row in self._listing(queue or self.rules.settings.queue):
             state = states.get(row.status or "")
             signature = signature_of(row)
             memory = self.ledger.ticket(row.number)
             if memory is not None and memory.signature != signature:
                 memory = None
-            if memory is None and needs_conversation(self.rules, row, state):
+            if memory is None and (
+                needs_conversation(self.rules, row, state) or needs_page(self.rules, row, state)
+            ):
                 try:
                     ticket = self.desk.get_ticket(row.number)
                 except TicketNotFound:
                     continue  # closed or moved out of the agent's sight since the listing
                 summary.pages_read += 1
-                memory = TicketMemory(signature, conversation_of(ticket), ticket.user_name)
+                memory = TicketMemory(
+                    signature, conversation_of(ticket), ticket.user_name, status_entered(ticket)
+                )
                 if remember:
                     self.ledger.remember(row.number, memory)
             snapshots.append(
@@ -219,9 +237,10 @@ class Pass:
                     state=state,
                     conversation=memory.conversation if memory else None,
                     customer_name=memory.customer_name if memory else row.from_name,
+                    status_since=memory.status_since if memory else None,
                 )
             )
-        summary.tickets = len(snapshots)
+        summary.tickets += len(snapshots)
         return snapshots
 
     @property
@@ -229,14 +248,86 @@ class Pass:
         """The numbers of the tickets the last `decide` listed."""
         return frozenset(self._listed)
 
+    def _states(self) -> dict[str, str | None]:
+        return {c.name: c.state for c in self.desk.statuses()}
+
+    def _listing(self, queue: int) -> Iterator[TicketSummary]:
+        """The one place a pass lists tickets: a queue's export.
+
+        A timed rule about closed-state statuses names a queue of its own (bounded: e.g. an
+        admin's "Resolved, last 30 days"), never the whole Closed queue; a search bounded by
+        status and date can take this place when the client offers one.
+        """
+        return self.desk.list_tickets(queue)
+
+    def _link(self, number: str) -> str | None:
+        url = getattr(self.desk, "url", None)
+        return f"{url}scp/tickets.php?number={number}" if isinstance(url, str) else None
+
     def decide(
         self, now: datetime, summary: RunSummary, *, remember: bool = False, explain: bool = True
     ) -> list[Decision]:
         """Plan against the desk as it is now (writes nothing but remembered conversations)."""
         snapshots = self.snapshots(summary, remember=remember)
         self._listed = {s.summary.number: s for s in snapshots}
-        history = self.ledger.history(self._listed)
-        return plan(self.rules, snapshots, now, history, explain=explain)
+        extra = self._queue_listings(summary, remember=remember)
+        events = self._events(snapshots, now, detecting=remember)
+        numbers = set(self._listed).union(e.number for e in events)
+        for listed in extra.values():
+            numbers.update(s.summary.number for s in listed)
+        history = self.ledger.history(numbers)
+        decisions = plan(self.rules, snapshots, now, history, explain=explain)
+        born = EventStore(self.ledger.path)
+        try:
+            since = born.born(now)
+        finally:
+            born.close()
+        decisions += plan_rules(
+            self.rules,
+            lambda rule: extra[rule.queue] if rule.queue is not None else snapshots,
+            events,
+            now,
+            history,
+            since,
+            link=self._link,
+            explain=explain,
+        )
+        return decisions
+
+    def _queue_listings(
+        self, summary: RunSummary, *, remember: bool
+    ) -> dict[int, list[TicketSnapshot]]:
+        """The listings of the queues timed rules name for themselves, each read once."""
+        queues = {
+            r.queue
+            for r in self.rules.rules
+            if isinstance(r, TimedRule) and r.enabled and r.queue is not None
+        }
+        extra = {}
+        for queue in sorted(queues):
+            extra[queue] = self.snapshots(summary, remember=remember, queue=queue)
+            for snapshot in extra[queue]:
+                self._listed.setdefault(snapshot.summary.number, snapshot)
+        return extra
+
+    def _events(
+        self, snapshots: Sequence[TicketSnapshot], now: datetime, *, detecting: bool
+    ) -> list[Event]:
+        """The events of the outbox's window; a run first adds what changed since the last one.
+
+        Only when an enabled event rule exists: detection then keeps its memory in the ledger
+        file (its own tables). `auto plan` shows the events the last run found.
+        """
+        if not any(isinstance(r, EventRule) and r.enabled for r in self.rules.rules):
+            return []
+        store = EventStore(self.ledger.path)
+        try:
+            if detecting:
+                rows = [(s.summary, s.state) for s in snapshots]
+                detect(store, rows, self.desk.get_ticket, now, self._link)
+            return store.recent(now)
+        finally:
+            store.close()
 
     # -- running -------------------------------------------------------------------------
 
@@ -294,6 +385,8 @@ class Pass:
         known = seen.conversation if seen is not None else None
         after = max((e.id for e in known), default=None) if known else None
         self.ledger.intend(action, self.run_id, self.clock(), after)
+        if action.kind == "notify":
+            return self._notify(action, summary)
         try:
             result = self._perform(action)
         except TicketLocked as exc:
@@ -307,6 +400,18 @@ class Pass:
         if not result.changed:
             summary.unchanged += 1
         return self._settle(action, "done", result.message, summary)
+
+    def _notify(self, action: PlannedAction, summary: RunSummary) -> str:
+        """Post a notification (already recorded as intended) and record how it ended."""
+        url = self.notifiers.get(action.notifier or "")
+        if url is None:
+            message = f"notifier {action.notifier}: no webhook URL for this run"
+            return self._settle(action, "failed", message, summary)
+        if self.sender is None:
+            self.sender = Sender()
+        notifier = self.rules.notifiers[action.notifier or ""]
+        outcome = self.sender.send(action.notifier or "", url, action.value, notifier.timeout)
+        return self._settle(action, outcome.state, outcome.message, summary)
 
     def _settle(
         self, action: PlannedAction, state: str, message: str, summary: RunSummary | None
@@ -324,6 +429,7 @@ class Pass:
                 "action": action.kind,
                 "before": self._before(action),
                 "after": action.value if action.kind in _FIELD_OF else None,
+                "text": body_text(action.value) if action.kind == "notify" else None,
                 "reason": action.reason,
                 "outcome": state,
                 "message": message,
@@ -354,6 +460,8 @@ class Pass:
         if action.kind == "set_priority":
             return desk.set_priority(number, value)  # the field editor takes no comment
         if action.kind == "reply":
+            if action.status is not None:
+                return desk.reply(number, value, html=True, status=action.status)
             return desk.reply(number, value, html=True)
         return desk.add_note(number, value, html=True, title=f"Automation: {action.rule}")
 
@@ -367,8 +475,16 @@ class Pass:
         it arrived; if not, it is marked failed and planned again like any due action.
         """
         for row in self.ledger.unsettled():
-            summary.reconciled += 1
             action = row.action()
+            if action.kind == "notify":
+                # A notification leaves nothing on the desk to look for: one whose answer
+                # never came is never sent again (`auto status` lists it).
+                if row.state == "intended":
+                    summary.reconciled += 1
+                    message = "the run ended before the receiver answered: not sent again"
+                    self._settle(action, "unknown", message, None)
+                continue
+            summary.reconciled += 1
             if action.kind in REPEAT_SAFE:
                 self._send(action, summary)
             else:

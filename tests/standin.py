@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
@@ -26,6 +26,7 @@ from osticket_client import (
     Choice,
     OutcomeUnknown,
     ThreadEntry,
+    ThreadEvent,
     Ticket,
     TicketLocked,
     TicketNotFound,
@@ -60,7 +61,9 @@ class FakeTicket:
     topic: str | None = None
     sla_due: datetime | None = None
     reopen_count: int = 0
+    overdue: bool = False
     thread: list[ThreadEntry] = field(default_factory=list)
+    events: list[ThreadEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +80,11 @@ class Fault:
         return self.when == when and (self.call == call or self.kind == kind)
 
 
+def is_open(ticket: FakeTicket) -> bool:
+    """The Open queue's filter (a module function: the stand-in desk is pickled)."""
+    return STATUSES[ticket.status] == "open"
+
+
 class StandInDesk:
     """Enough of `OsTicket` for `automations.Pass`."""
 
@@ -88,13 +96,32 @@ class StandInDesk:
         self.faults: list[Fault] = []
         self.pages_read = 0
         self._next_id = 100
+        # Queue id -> which tickets it holds (1: the open ones); `listed` says what was read.
+        self.queues: dict[int, Callable[[FakeTicket], bool]] = {1: is_open}
+        self.listed: list[int] = []
+        self.url = "http://desk.example/"
 
     # -- building a desk -------------------------------------------------------------------
 
     def add(self, number: str, subject: str, customer: str, age: timedelta, **kw: object) -> None:
         ticket = FakeTicket(number, subject, customer, self.now - age, **kw)  # type: ignore[arg-type]
         self.tickets[number] = ticket
+        ticket.events.append(ThreadEvent(kind="created", when=ticket.created, text="Created"))
         self.entry(number, "message", customer, f"{subject}: please help", age)
+
+    def move(self, number: str, status: str, age: timedelta) -> None:
+        """Set a ticket's status as an agent did `age` ago (with its thread event)."""
+        ticket = self.tickets[number]
+        ticket.status = status
+        closed = STATUSES[status] == "closed"
+        text = (
+            f"Closed by Ada with status of {status}"
+            if closed
+            else f"Ada changed the status to {status}"
+        )
+        ticket.events.append(
+            ThreadEvent(kind="closed" if closed else "edited", when=self.now - age, text=text)
+        )
 
     def entry(self, number: str, kind: EntryType, author: str, body: str, age: timedelta) -> None:
         self._next_id += 1
@@ -114,6 +141,8 @@ class StandInDesk:
         return [Choice(id=i, name=n, state=s) for i, (n, s) in enumerate(STATUSES.items(), 1)]
 
     def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]:
+        self.listed.append(queue)
+        holds = self.queues[queue]
         return iter(
             [
                 TicketSummary(
@@ -131,9 +160,10 @@ class StandInDesk:
                     answered=bool(t.thread) and t.thread[-1].type == "response",
                     thread_count=len(t.thread),
                     reopen_count=t.reopen_count,
+                    overdue=t.overdue,
                 )
                 for t in self.tickets.values()
-                if STATUSES[t.status] == "open"
+                if holds(t)
             ]
         )
 
@@ -150,6 +180,7 @@ class StandInDesk:
             state=STATUSES[t.status],
             user_name=t.customer,
             thread=tuple(t.thread),
+            events=tuple(t.events),
         )
 
     # -- changing --------------------------------------------------------------------------
@@ -179,7 +210,7 @@ class StandInDesk:
         elif kind == "assign_team":
             t.team = value
         elif kind == "set_status":
-            t.status = value
+            self.move(number, value, timedelta(0))
         elif kind == "set_priority":
             t.priority = value
         elif kind == "transfer":
@@ -213,8 +244,13 @@ class StandInDesk:
         t = self.tickets[number]
         return self._change(number, "set_priority", priority, t.priority == priority)
 
-    def reply(self, number: str, text: str, *, html: bool = False) -> ActionResult:
-        return self._change(number, "reply", text, False)
+    def reply(
+        self, number: str, text: str, *, html: bool = False, status: str | None = None
+    ) -> ActionResult:
+        result = self._change(number, "reply", text, False)
+        if status is not None and self.tickets[number].status != status:
+            self.move(number, status, timedelta(0))  # the same post: one reply that sets it
+        return result
 
     def add_note(
         self, number: str, text: str, *, html: bool = False, title: str | None = None

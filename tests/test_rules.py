@@ -254,14 +254,14 @@ CASES = [
         'type = "lifecycles"',
         "rules[3].type",
         "expected one of 'auto_assign', 'nudge_then_pending', 'sla_escalation', 'lifecycle',"
-        " got 'lifecycles'",
+        " 'timed', 'event', got 'lifecycles'",
     ),
     (
         'type = "lifecycle"',
         "",
         "rules[3].type",
         "expected this key (one of 'auto_assign', 'nudge_then_pending', 'sla_escalation',"
-        " 'lifecycle'); it is missing",
+        " 'lifecycle', 'timed', 'event'); it is missing",
     ),
     (
         'before_due = "2h"',
