@@ -31,7 +31,7 @@ from osticket_client import OsTicketError, Ticket, TicketNotFound, TicketSummary
 from ._durations import utc_iso
 from ._notify import SCHEMA
 
-__all__ = ["Event", "EventStore", "detect", "ticket_fields"]
+__all__ = ["Event", "EventStore", "detect", "links_of", "ticket_fields"]
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS watch_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,6 +84,16 @@ class Event:
             ticket=data["ticket"],
             detail=data.get("detail", {}),
         )
+
+
+def links_of(desk: object) -> Callable[[str], str | None]:
+    """A ticket number's staff panel link on this desk (None when the desk has no URL)."""
+    base = getattr(desk, "url", None)
+
+    def link(number: str) -> str | None:
+        return f"{base}scp/tickets.php?number={number}" if isinstance(base, str) else None
+
+    return link
 
 
 def ticket_fields(row: TicketSummary, state: str | None, link: str | None) -> dict[str, Any]:

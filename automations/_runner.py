@@ -24,7 +24,7 @@ from osticket_client import (
 from osticket_client._pages import plain_text, readable_text
 
 from ._audit import AuditLog
-from ._events import Event, EventStore, detect
+from ._events import Event, EventStore, detect, links_of
 from ._ledger import Ledger, LedgerRow, TicketMemory
 from ._model import ConversationEntry, Decision, PlannedAction, TicketSnapshot
 from ._notify import Sender, body_text
@@ -260,10 +260,6 @@ class Pass:
         """
         return self.desk.list_tickets(queue)
 
-    def _link(self, number: str) -> str | None:
-        url = getattr(self.desk, "url", None)
-        return f"{url}scp/tickets.php?number={number}" if isinstance(url, str) else None
-
     def decide(
         self, now: datetime, summary: RunSummary, *, remember: bool = False, explain: bool = True
     ) -> list[Decision]:
@@ -289,7 +285,7 @@ class Pass:
             now,
             history,
             since,
-            link=self._link,
+            link=links_of(self.desk),
             explain=explain,
         )
         return decisions
@@ -324,7 +320,7 @@ class Pass:
         try:
             if detecting:
                 rows = [(s.summary, s.state) for s in snapshots]
-                detect(store, rows, self.desk.get_ticket, now, self._link)
+                detect(store, rows, self.desk.get_ticket, now, links_of(self.desk))
             return store.recent(now)
         finally:
             store.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +20,9 @@ from typing import Any
 
 import click
 
-from osticket_client import UnknownChoice
+from osticket_client import OsTicketError, UnknownChoice
 from osticket_client._cli_support import CliState, fail, json_option, pass_state, reported_errors
+from osticket_client._masking import mask
 from osticket_client._pages import readable_text
 
 from ._audit import AuditLog
@@ -31,7 +33,7 @@ from ._planner import render_nudge
 from ._rules import NudgeRule, RulesError, RulesFile, load_rules
 from ._runner import Pass, RunSummary, snapshot_of
 
-__all__ = ["auto", "demo"]
+__all__ = ["auto", "demo", "watch"]
 
 EXIT_BUSY = 10
 EXIT_CONFIGURATION = 3
@@ -318,6 +320,56 @@ def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> 
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(readable_text(html))
+
+
+@click.command()
+@click.option("--queue", type=click.IntRange(1), default=1, show_default=True, help="Queue id.")
+@click.option("--every", default="1m", show_default=True, help="Time between passes.")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option(
+    "--state",
+    "state_file",
+    default="osticket-watch.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where the watch remembers the desk and its unprinted events.",
+)
+@pass_state
+def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: str) -> None:
+    """Print each change on the desk as one JSON line (at least once, stable ids)."""
+    from ._events import links_of
+    from ._watch import locked_store, watch_pass
+
+    try:
+        interval = parse_duration(every).seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        lock, store = locked_store(Path(state_file))
+    except LedgerBusy as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.get_current_context().exit(EXIT_BUSY)
+    out = sys.stdout
+    try:
+        while True:
+            desk = state.desk
+            if once:
+                with reported_errors():
+                    watch_pass(desk, store, queue, _utc_now(), out, links_of(desk))
+                break
+            try:
+                watch_pass(desk, store, queue, _utc_now(), out, links_of(desk))
+            except OsTicketError as exc:  # the desk may be back next pass
+                click.echo(f"Error: {mask(str(exc))}", err=True)
+            if stop.wait(interval):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+        lock.close()
 
 
 @click.command()
