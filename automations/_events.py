@@ -131,11 +131,12 @@ class EventStore:
     def close(self) -> None:
         self._db.close()
 
-    def born(self, now: datetime) -> datetime:
-        """When this store first recorded the desk (set to `now` on first call)."""
-        self._db.execute("INSERT OR IGNORE INTO watch_meta VALUES ('born', ?)", (utc_iso(now),))
+    def born(self, now: datetime, *, record: bool = True) -> datetime:
+        """When this store (the ledger) began: `now` on the first pass that records it."""
+        if record:
+            self._db.execute("INSERT OR IGNORE INTO watch_meta VALUES ('born', ?)", (utc_iso(now),))
         row = self._db.execute("SELECT value FROM watch_meta WHERE key = 'born'").fetchone()
-        return datetime.fromisoformat(row[0])
+        return datetime.fromisoformat(row[0]) if row else now
 
     def primed(self) -> bool:
         """True once a first pass has recorded the desk."""

@@ -273,11 +273,11 @@ class Pass:
             numbers.update(s.summary.number for s in listed)
         history = self.ledger.history(numbers)
         decisions = plan(self.rules, snapshots, now, history, explain=explain)
-        born = EventStore(self.ledger.path)
+        store = EventStore(self.ledger.path)
         try:
-            since = born.born(now)
+            since = store.born(now, record=remember)
         finally:
-            born.close()
+            store.close()
         decisions += plan_rules(
             self.rules,
             lambda rule: extra[rule.queue] if rule.queue is not None else snapshots,

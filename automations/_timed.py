@@ -32,14 +32,15 @@ from datetime import datetime
 from typing import Any
 
 from osticket_client import Ticket, TicketSummary
+from osticket_client._pages import readable_text
 
 from ._durations import Calendar, add_time, utc_iso
 from ._events import Event, ticket_fields
 from ._model import ActionKind, Decision, History, PlannedAction, TicketSnapshot
-from ._notify import SCHEMA, notification_body, render_template
+from ._notify import SCHEMA, body_text, notification_body, render_template
 from ._rules import Conditions, EventRule, RuleAction, RulesFile, TimedRule
 
-__all__ = ["needs_page", "plan_rules", "render_action", "status_entered"]
+__all__ = ["needs_page", "plan_rules", "render_action", "render_for", "status_entered"]
 
 _KINDS: dict[str, ActionKind] = {
     "note": "note",
@@ -135,6 +136,36 @@ def render_action(
     key = action.key
     value: str = getattr(action, key)
     return _KINDS[key], html.escape(value) if key == "note" else value, None, None
+
+
+def render_for(
+    rules: RulesFile,
+    rule: TimedRule | EventRule,
+    snapshot: TicketSnapshot,
+    link: str | None = None,
+) -> list[tuple[str, str]]:
+    """(action label, text) of each reply and notification the rule would send this ticket,
+    rendered as the planner does, shown as its reader sees it (`auto render`)."""
+    event = "timed" if isinstance(rule, TimedRule) else rule.on[0]
+    values = _values(rule.name, snapshot.summary, snapshot.customer_name, event, link)
+    payload = {
+        "schema": SCHEMA,
+        "id": "(example)",
+        "kind": event,
+        "time": "",
+        "ticket": ticket_fields(snapshot.summary, snapshot.state, link),
+        "detail": {},
+    }
+    shown = []
+    for i, action in enumerate(rule.actions):
+        if action.reply is not None or action.notify is not None:
+            _, value, status, notifier = render_action(rules, rule.name, action, values, payload)
+            if notifier is not None:
+                shown.append((f"actions[{i}] notify {notifier}", body_text(value)))
+            else:
+                label = f"actions[{i}] reply" + (f" (sets {status})" if status else "")
+                shown.append((label, readable_text(value)))
+    return shown
 
 
 def plan_rules(

@@ -27,11 +27,14 @@ from osticket_client._pages import readable_text
 
 from ._audit import AuditLog
 from ._durations import parse_duration
+from ._events import links_of
 from ._ledger import Ledger, LedgerBusy, LedgerRow, LedgerUnusable
 from ._model import Decision
+from ._notify import NotifierError, body_text, resolve_url
 from ._planner import render_nudge
-from ._rules import NudgeRule, RulesError, RulesFile, load_rules
+from ._rules import EventRule, NudgeRule, RulesError, RulesFile, TimedRule, load_rules
 from ._runner import Pass, RunSummary, snapshot_of
+from ._timed import render_for
 
 __all__ = ["auto", "demo", "watch"]
 
@@ -154,8 +157,25 @@ def _print_decisions(decisions: list[Decision], as_json: bool, explain: bool) ->
         return
     click.echo(f"{'ticket':<8}  {'rule':<28}  {'action':<32}  reason")
     for d in shown:
-        action = "-" if d.action is None else f"{d.action.kind} {_short(d.action.value)}"
+        action = "-" if d.action is None else f"{d.action.kind} {_short(_shown(d))}"
         click.echo(f"{d.number:<8}  {_short(d.rule, 28):<28}  {action:<32}  {d.reason}")
+
+
+def _shown(decision: Decision) -> str:
+    """What an action sends, as a person reads it: a notification's text, a reply's words."""
+    action = decision.action
+    assert action is not None
+    if action.kind == "notify":
+        return f"{action.notifier}: {body_text(action.value)}"
+    if action.kind in ("reply", "note"):
+        text = readable_text(action.value)
+        return f"{text} (status {action.status})" if action.status else text
+    return action.value
+
+
+def _printable(text: str) -> str:
+    """Desk text made safe for a terminal: control characters (escape sequences) replaced."""
+    return "".join(c if c.isprintable() or c == "\n" else "?" for c in text)
 
 
 def _short(text: str, width: int = 20) -> str:
@@ -225,6 +245,7 @@ def auto_run(
         except LedgerBusy as exc:
             click.echo(f"Error: {exc}", err=True)
             click.get_current_context().exit(EXIT_BUSY)
+        run.notifiers = _notifier_urls(rules, rules_file)
         while True:
             run.should_stop = stop.is_set
             summary = run.run(max_actions=max_actions, dry_run=dry_run)
@@ -232,8 +253,34 @@ def auto_run(
             code = summary.exit_code
             if interval is None or stop.wait(interval):
                 break
-            run = Pass(run.desk, rules, run.ledger, run.audit, run.clock)
+            run = Pass(
+                run.desk,
+                rules,
+                run.ledger,
+                run.audit,
+                run.clock,
+                notifiers=run.notifiers,
+                sender=run.sender,
+            )
     click.get_current_context().exit(code)
+
+
+def _notifier_urls(rules: RulesFile, rules_path: str) -> dict[str, str]:
+    """The webhook URLs of the notifiers enabled rules use (exit 3 when one is missing)."""
+    used = {
+        action.notify
+        for rule in rules.rules
+        if rule.enabled and isinstance(rule, (TimedRule, EventRule))
+        for action in rule.actions
+        if action.notify is not None
+    }
+    base = Path(rules_path).resolve().parent
+    try:
+        return {name: resolve_url(name, rules.notifiers[name], base) for name in sorted(used)}
+    except NotifierError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.get_current_context().exit(3)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _utc_now() -> datetime:
@@ -283,9 +330,14 @@ def auto_status(rules_file: str, as_json: bool) -> None:
     if not runs:
         click.echo("no runs yet")
     for row in open_actions:
+        then = (
+            f"{row.message}; look at the receiver"
+            if row.kind == "notify" and row.state == "unknown"
+            else "settled by the next run"
+        )
         click.echo(
             f"outcome {row.state}: ticket {row.number} {row.kind} (rule {row.rule},"
-            f" since {row.intended_at.isoformat()}): settled by the next run"
+            f" since {row.intended_at.isoformat()}): {then}"
         )
 
 
@@ -305,18 +357,27 @@ def _row(row: LedgerRow) -> dict[str, Any]:
 @click.argument("number")
 @pass_state
 def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> None:
-    """Print RULE's nudge for ticket NUMBER as the customer would read it."""
+    """Print RULE's nudge, reply or notification for ticket NUMBER as its reader sees it."""
     rules = _rules(rules_file)
-    nudge = next((r for r in rules.rules if r.name == rule and isinstance(r, NudgeRule)), None)
-    if nudge is None:
-        names = [r.name for r in rules.rules if isinstance(r, NudgeRule)]
+    kinds = (NudgeRule, TimedRule, EventRule)
+    chosen = next((r for r in rules.rules if r.name == rule and isinstance(r, kinds)), None)
+    if chosen is None:
+        names = [r.name for r in rules.rules if isinstance(r, kinds)]
         raise click.BadParameter(
-            f"no nudge rule named {rule!r}; the file has: {names}", param_hint="RULE"
+            f"no nudge, timed or event rule named {rule!r}; the file has: {names}",
+            param_hint="RULE",
         )
     with reported_errors():
         snapshot = snapshot_of(state.desk.get_ticket(number))
+    if not isinstance(chosen, NudgeRule):
+        shown = render_for(rules, chosen, snapshot, links_of(state.desk)(number))
+        if not shown:
+            raise click.ClickException(f"rule {rule!r} sends no reply or notification")
+        for label, text in shown:
+            click.echo(f"{label}:\n{_printable(text)}")
+        return
     try:
-        html = render_nudge(nudge, snapshot)
+        html = render_nudge(chosen, snapshot)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(readable_text(html))
@@ -337,7 +398,6 @@ def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> 
 @pass_state
 def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: str) -> None:
     """Print each change on the desk as one JSON line (at least once, stable ids)."""
-    from ._events import links_of
     from ._watch import locked_store, watch_pass
 
     try:
