@@ -127,6 +127,12 @@ def auto_check(state: CliState, /, rules_file: str, against_desk: bool) -> None:
         click.echo(f"Error: {problem}", err=True)
     if problems:
         click.get_current_context().exit(2)
+    base = Path(rules_file).resolve().parent
+    for name, notifier in sorted(rules.notifiers.items()):
+        try:
+            resolve_url(name, notifier, base)
+        except NotifierError as exc:  # may be set only where the runs happen
+            click.echo(f"warning: {exc}", err=True)
     enabled = sum(1 for r in rules.rules if r.enabled)
     where = " and every name resolves on the desk" if against_desk else ""
     click.echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
