@@ -295,3 +295,23 @@ def test_a_lost_ledger_does_not_re_announce_timed_notifications(tmp_path: Path) 
 
 def test_statuses_of_the_stand_in_cover_the_rules() -> None:
     assert {"Pending", "Resolved", "Closed"} <= set(STATUSES)
+
+
+def test_explain_says_why_a_timed_rule_did_or_did_not_act(world: World) -> None:
+    pending(world, "200040", 15)
+    pending(world, "200041", 10)
+    world.desk.add("200042", "Open one", "Ivy", DAY)
+    ledger = Ledger(world.ledger_path)
+    try:
+        run = Pass(world.desk, world.rules, ledger, AuditLog(world.audit_path), lambda: NOW)
+        decisions = run.decide(NOW, RunSummary(run.run_id))
+    finally:
+        ledger.close()
+    why = {(d.number, d.reason) for d in decisions if d.rule == "Close quiet Pending"}
+    due = (NOW - timedelta(days=10) + timedelta(days=14)).isoformat()
+    assert ("200041", f"due at {due}") in why
+    assert ("200042", "not in scope: status is Open, not Pending") in why
+    (acting,) = [d for d in decisions if d.number == "200040" and d.action is not None]
+    assert acting.action is not None and acting.action.status == "Closed"
+    reached = (NOW - timedelta(days=15) + timedelta(days=14)).isoformat()
+    assert acting.reason == f"in_status_for reached at {reached}"
