@@ -9,9 +9,9 @@ its store remembers from the last pass (state-change detection). Consequences, b
   closed gives a `closed` event, anything else is forgotten silently.
 
 Event ids are made from what the desk shows where it can (``<number>:created``,
-``<number>:M:<entry id>`` for a customer's message, ``<number>:R:<entry id>`` for an agent's
-response, ``<number>:reopened:<reopen count>``, ``<number>:closed:<reopen count>``), else from a
-counter the store keeps (``<number>:status_changed:<n>``, ``:assigned:<n>``, ``:overdue:<n>``).
+``<number>:customer_replied:<entry id>``, ``<number>:agent_replied:<entry id>``,
+``<number>:reopened:<reopen count>``, ``<number>:closed:<reopen count>``), else from a counter
+the store keeps (``<number>:status_changed:<n>``, ``:assigned:<n>``, ``:overdue:<n>``).
 An event is written to the store's outbox in the same transaction that updates what the store
 remembers, so a pass killed at any point neither loses an event nor makes one under a new id.
 """

@@ -21,7 +21,7 @@ The JSON target posts the event schema below (version 1), which `osticket watch`
 
     {
       "schema": "osticket-client/event/v1",
-      "id": "622798:M:1042",          # stable: a consumer de-duplicates on it
+      "id": "622798:customer_replied:1042",   # stable: consumers de-duplicate on it
       "kind": "customer_replied",     # created, customer_replied, agent_replied,
                                       # status_changed, assigned, reopened, overdue, closed;
                                       # "timed" for a timed rule's notification

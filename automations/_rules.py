@@ -453,7 +453,7 @@ class Conditions(_Model):
                 yield key, duration
 
 
-class RuleAction(_Model):
+class RuleAction(Action):
     """One action of a timed or event rule.
 
     Exactly one of note, priority, assign_agent, assign_team, transfer, status, reply, notify;
@@ -461,11 +461,6 @@ class RuleAction(_Model):
     its `text` template.
     """
 
-    note: Name | None = None
-    priority: Name | None = None
-    assign_agent: Name | None = None
-    assign_team: Name | None = None
-    transfer: Name | None = None
     status: Name | None = None
     reply: TicketTemplate | None = None
     notify: Name | None = None

@@ -26,7 +26,6 @@ now.
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -264,34 +263,49 @@ def _timed(
     reason = f"{', '.join(k for k, _ in rule.when.elapsed())} reached at {utc_iso(due)}"
     values = _values(rule.name, summary, snapshot.customer_name, "timed", link(number))
     payload = {
-        "schema": "",
-        "id": "",
+        "schema": SCHEMA,
+        "id": "",  # each action's once-only key
         "kind": "timed",
         "time": utc_iso(now),
         "ticket": ticket_fields(summary, snapshot.state, link(number)),
         "detail": {"due": utc_iso(due)},
     }
+
+    def muted(action: RuleAction) -> str | None:
+        if action.notify is not None and due < born:
+            return f"{reason}, before this ledger began ({utc_iso(born)}): not notified"
+        return None
+
+    return _each_action(
+        rules, rule, number, head, (values, payload), reason, history, explain, muted
+    )
+
+
+def _each_action(
+    rules: RulesFile,
+    rule: TimedRule | EventRule,
+    number: str,
+    head: str,
+    rendering: tuple[dict[str, str | None], dict[str, Any]],
+    reason: str,
+    history: History,
+    explain: bool,
+    muted: Callable[[RuleAction], str | None] = lambda action: None,
+) -> list[Decision]:
+    """A rule's actions not yet done (keys `<head><i>:<action>`), or why not (`muted`: why an
+    action is held back)."""
+    values, payload = rendering
     out: list[Decision] = []
     for i, action in enumerate(rule.actions):
         key = f"{head}{i}:{action.key}"
         done = history.done_at(key)
-        if done is not None:
+        why = f"{reason}; done at {utc_iso(done)}" if done is not None else muted(action)
+        if why is not None:
             if explain:
-                out.append(Decision(rule.name, number, None, f"{reason}; done at {utc_iso(done)}"))
+                out.append(Decision(rule.name, number, None, why))
             continue
-        if action.notify is not None and due < born:
-            if explain:
-                out.append(
-                    Decision(
-                        rule.name,
-                        number,
-                        None,
-                        f"{reason}, before this ledger began ({utc_iso(born)}): not notified",
-                    )
-                )
-            continue
-        payload.update(schema=SCHEMA, id=key)
-        out.append(_decision(rules, rule.name, number, action, values, payload, reason, key))
+        body = {**payload, "id": payload["id"] or key}
+        out.append(_decision(rules, rule.name, number, action, values, body, reason, key))
     return out
 
 
@@ -343,14 +357,6 @@ def _on_event(
         )
     reason = f"event {event.id} ({event.kind}) at {utc_iso(event.time)}"
     values = _values(rule.name, summary, None, event.kind, event.ticket.get("link"))
-    payload = json.loads(json.dumps(event.payload()))
-    out = []
-    for i, action in enumerate(rule.actions):
-        key = f"{rule.name}|{number}|event:{event.id}|{i}:{action.key}"
-        done = history.done_at(key)
-        if done is not None:
-            if explain:
-                out.append(Decision(rule.name, number, None, f"{reason}; done at {utc_iso(done)}"))
-            continue
-        out.append(_decision(rules, rule.name, number, action, values, payload, reason, key))
-    return out
+    head = f"{rule.name}|{number}|event:{event.id}|"
+    rendering = (values, event.payload())
+    return _each_action(rules, rule, number, head, rendering, reason, history, explain)

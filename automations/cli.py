@@ -236,14 +236,8 @@ def auto_run(
 ) -> None:
     """Run the rules once (or --every N), once-only and within the caps."""
     rules = _rules(rules_file)
-    interval = None
-    if every:
-        try:
-            interval = parse_duration(every).seconds()
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--every") from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    interval = _every(every) if every else None
+    stop = _stop_on_sigterm()
     code = 0
     with reported_errors(), _pass(state, rules_file, rules, _utc_now) as run:
         try:
@@ -287,6 +281,21 @@ def _notifier_urls(rules: RulesFile, rules_path: str) -> dict[str, str]:
         click.echo(f"Error: {exc}", err=True)
         click.get_current_context().exit(3)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _every(value: str) -> float:
+    """--every's seconds (a duration such as 5m)."""
+    try:
+        return parse_duration(value).seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+
+
+def _stop_on_sigterm() -> threading.Event:
+    """An event set by SIGTERM: a loop stops cleanly between passes (or actions)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
 
 
 def _utc_now() -> datetime:
@@ -406,12 +415,8 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
     """Print each change on the desk as one JSON line (at least once, stable ids)."""
     from ._watch import locked_store, watch_pass
 
-    try:
-        interval = parse_duration(every).seconds()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--every") from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    interval = _every(every)
+    stop = _stop_on_sigterm()
     try:
         lock, store = locked_store(Path(state_file))
     except LedgerBusy as exc:

@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 import requests
 import responses
+from click.testing import CliRunner
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from automations._audit import AuditLog
 from automations._ledger import Ledger
 from automations._notify import Sender
-from automations._rules import parse_rules
+from automations._rules import RulesError, parse_rules
 from automations._runner import Pass, RunSummary
 from osticket_client import ThreadEvent
+from osticket_client._cli_support import CliState
+from osticket_client.cli import cli
 from tests.standin import STATUSES, Crash, FakeTicket, StandInDesk
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
@@ -315,3 +318,79 @@ def test_explain_says_why_a_timed_rule_did_or_did_not_act(world: World) -> None:
     assert acting.action is not None and acting.action.status == "Closed"
     reached = (NOW - timedelta(days=15) + timedelta(days=14)).isoformat()
     assert acting.reason == f"in_status_for reached at {reached}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[[rules]]\nname = "x"\ntype = "timed"\nwhen = { status = "Pending" }\n'
+            'actions = [{ status = "Closed" }]',
+            "rules[0].when: expected at least one of age, in_status_for,"
+            " since_customer_message, since_our_response",
+        ),
+        (
+            '[notifiers.ops]\ntype = "slack"\nurl = "https://hooks.slack.com/services/X"\n',
+            "notifiers.ops.url: a webhook URL is a secret: give url_env or url_file instead",
+        ),
+        (
+            '[[rules]]\nname = "x"\ntype = "event"\non = "created"\n'
+            'actions = [{ notify = "nobody" }]',
+            "rules[0].actions[0].notify: expected a notifier defined under [notifiers] (none),"
+            " got 'nobody'",
+        ),
+        (
+            '[[rules]]\nname = "x"\ntype = "event"\non = "created"\n'
+            'when = { age = "1h" }\nactions = [{ note = "n" }]',
+            "rules[0].when.age: expected no elapsed time in an event rule",
+        ),
+        (
+            '[[rules]]\nname = "x"\ntype = "event"\non = "created"\n'
+            'actions = [{ note = "n", status = "Closed" }]',
+            "rules[0].actions[0]: expected exactly one of note, priority, assign_agent,"
+            " assign_team, transfer, status, reply, notify (a reply may also set status),"
+            " got note, status",
+        ),
+    ],
+)
+def test_rule_file_mistakes_are_named(text: str, expected: str) -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text)
+    assert [str(p).split(" (line")[0] for p in caught.value.problems] == [expected]
+
+
+@responses.activate
+def test_auto_status_lists_a_lost_notification_as_not_sent_again(
+    world: World, tmp_path: Path
+) -> None:
+    _high_ticket(world)
+    responses.post(HOOK, body=requests.ReadTimeout("slow"))
+    world.run()
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text('[settings]\nledger = "ledger.sqlite"\n' + RULES, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["auto", "status", str(rules_file)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "outcome unknown: ticket 200020 notify (rule High tickets to ops, since"
+        " 2026-11-25T10:05:00+00:00): notifier ops: no answer in time after sending:"
+        " not sent again; look at the receiver"
+    ) in result.output
+
+
+def test_auto_render_shows_a_timed_reply_and_an_event_notification(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(CliState, "desk", property(lambda self: world.desk))
+    pending(world, "200050", 15)
+    world.desk.tickets["200050"].subject = "Printer <b>jams</b>"
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text(RULES, encoding="utf-8")
+    runner = CliRunner()
+    reply = runner.invoke(cli, ["auto", "render", str(rules_file), "Close quiet Pending", "200050"])
+    assert reply.output == (
+        "actions[0] reply (sets Closed):\nClosing #200050 (Printer <b>jams</b>) for now.\n"
+    )
+    note = runner.invoke(cli, ["auto", "render", str(rules_file), "High tickets to ops", "200050"])
+    assert note.output == "actions[0] notify ops:\nNew High ticket #200050: Printer <b>jams</b>\n"
+    wrong = runner.invoke(cli, ["auto", "render", str(rules_file), "Customer answered", "200050"])
+    assert wrong.exit_code == 1 and "sends no reply or notification" in wrong.output
