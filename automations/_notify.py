@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 import time
 from collections.abc import Callable, Mapping
@@ -112,8 +113,10 @@ def resolve_url(
 # -- escaping and rendering ----------------------------------------------------------------
 
 _SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-# Adaptive Card TextBlocks read a Markdown subset; a backslash keeps each sign literal.
-_TEAMS = str.maketrans({c: "\\" + c for c in "\\*_~`[]()#+-.!|>"})
+# Adaptive Card TextBlocks read a Markdown subset (emphasis, links, lists): a backslash keeps
+# a sign literal; list and heading marks count only at the start of a line.
+_TEAMS = str.maketrans({c: "\\" + c for c in "\\*_~`[]"})
+_LINE_MARK = re.compile(r"^(\s*)(?:([-+#>])|(\d+)\.)", re.MULTILINE)
 _ZWSP = "\u200b"
 
 
@@ -126,8 +129,15 @@ def escape_for(target: Target, value: str) -> str:
     if target == "slack":
         return value.translate(_SLACK)
     if target == "teams":
-        return value.translate(_TEAMS).replace("{{", "{" + _ZWSP + "{").replace("@", "@" + _ZWSP)
+        value = _LINE_MARK.sub(_unmark, value.translate(_TEAMS))
+        return value.replace("{{", "{" + _ZWSP + "{").replace("@", "@" + _ZWSP)
     return value
+
+
+def _unmark(match: re.Match[str]) -> str:
+    """A line's list or heading mark made literal: "\\- item", "1\\. item"."""
+    indent, sign, digits = match.groups()
+    return f"{indent}\\{sign}" if sign else f"{indent}{digits}\\."
 
 
 def render_template(template: str, values: Mapping[str, str | None], target: Target) -> str:

@@ -199,6 +199,7 @@ class Pass:
     notifiers: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> URL
     sender: Sender | None = None
     _listed: dict[str, TicketSnapshot] = field(default_factory=dict, init=False, repr=False)
+    _pages: dict[str, Ticket] = field(default_factory=dict, init=False, repr=False)  # this pass's
 
     # -- reading -------------------------------------------------------------------------
 
@@ -216,13 +217,16 @@ class Pass:
             state = states.get(row.status or "")
             signature = signature_of(row)
             memory = self.ledger.ticket(row.number)
-            if memory is not None and memory.signature != signature:
-                memory = None
-            if memory is None and (
-                needs_conversation(self.rules, row, state) or needs_page(self.rules, row, state)
+            timed = needs_page(self.rules, row, state)
+            if memory is not None and (
+                memory.signature != signature
+                # remembered by a ledger from before timed rules: no status time kept
+                or (timed and memory.status_since is None)
             ):
+                memory = None
+            if memory is None and (timed or needs_conversation(self.rules, row, state)):
                 try:
-                    ticket = self.desk.get_ticket(row.number)
+                    ticket = self._page(row.number)
                 except TicketNotFound:
                     continue  # closed or moved out of the agent's sight since the listing
                 summary.pages_read += 1
@@ -248,6 +252,13 @@ class Pass:
         """The numbers of the tickets the last `decide` listed."""
         return frozenset(self._listed)
 
+    def _page(self, number: str) -> Ticket:
+        """A ticket page, read at most once a pass (planning and event detection share it)."""
+        page = self._pages.get(number)
+        if page is None:
+            page = self._pages[number] = self.desk.get_ticket(number)
+        return page
+
     def _states(self) -> dict[str, str | None]:
         return {c.name: c.state for c in self.desk.statuses()}
 
@@ -267,24 +278,24 @@ class Pass:
         snapshots = self.snapshots(summary, remember=remember)
         self._listed = {s.summary.number: s for s in snapshots}
         extra = self._queue_listings(summary, remember=remember)
-        events = self._events(snapshots, now, detecting=remember)
+        store = EventStore(self.ledger.path)
+        try:
+            events = self._events(store, snapshots, now, detecting=remember)
+            born = store.born(now, record=remember)
+        finally:
+            store.close()
         numbers = set(self._listed).union(e.number for e in events)
         for listed in extra.values():
             numbers.update(s.summary.number for s in listed)
         history = self.ledger.history(numbers)
         decisions = plan(self.rules, snapshots, now, history, explain=explain)
-        store = EventStore(self.ledger.path)
-        try:
-            since = store.born(now, record=remember)
-        finally:
-            store.close()
         decisions += plan_rules(
             self.rules,
             lambda rule: extra[rule.queue] if rule.queue is not None else snapshots,
             events,
             now,
             history,
-            since,
+            born,
             link=links_of(self.desk),
             explain=explain,
         )
@@ -307,23 +318,24 @@ class Pass:
         return extra
 
     def _events(
-        self, snapshots: Sequence[TicketSnapshot], now: datetime, *, detecting: bool
+        self,
+        store: EventStore,
+        snapshots: Sequence[TicketSnapshot],
+        now: datetime,
+        *,
+        detecting: bool,
     ) -> list[Event]:
         """The events of the outbox's window; a run first adds what changed since the last one.
 
-        Only when an enabled event rule exists: detection then keeps its memory in the ledger
-        file (its own tables). `auto plan` shows the events the last run found.
+        Only when an enabled event rule exists: detection keeps its memory in the ledger file
+        (tables of its own). `auto plan` shows the events the last run found.
         """
         if not any(isinstance(r, EventRule) and r.enabled for r in self.rules.rules):
             return []
-        store = EventStore(self.ledger.path)
-        try:
-            if detecting:
-                rows = [(s.summary, s.state) for s in snapshots]
-                detect(store, rows, self.desk.get_ticket, now, links_of(self.desk))
-            return store.recent(now)
-        finally:
-            store.close()
+        if detecting:
+            rows = [(s.summary, s.state) for s in snapshots]
+            detect(store, rows, self._page, now, links_of(self.desk))
+        return store.recent(now)
 
     # -- running -------------------------------------------------------------------------
 

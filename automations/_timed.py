@@ -63,7 +63,9 @@ def status_entered(ticket: Ticket) -> datetime | None:
     the status to X"). None when the latest such event names another status than the current
     one (the page and its events disagree: the rule waits rather than guess).
     """
-    for event in sorted(ticket.events, key=lambda e: e.when, reverse=True):
+    # Newest first; events of the same second in the page's order, reversed.
+    newest_first = sorted(enumerate(ticket.events), key=lambda p: (p[1].when, p[0]), reverse=True)
+    for _, event in newest_first:
         if event.kind in ("created", "reopened"):
             return event.when
         if event.kind == "closed" or (event.kind == "edited" and "status" in event.text.lower()):

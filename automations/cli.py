@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from osticket_client import OsTicketError, UnknownChoice
+from osticket_client import ServerError, TransportError, UnknownChoice
 from osticket_client._cli_support import CliState, fail, json_option, pass_state, reported_errors
 from osticket_client._masking import mask
 from osticket_client._pages import readable_text
@@ -424,18 +424,16 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
         click.get_current_context().exit(EXIT_BUSY)
     out = sys.stdout
     try:
-        while True:
-            desk = state.desk
-            if once:
-                with reported_errors():
-                    watch_pass(desk, store, queue, _utc_now(), out, links_of(desk))
-                break
-            try:
-                watch_pass(desk, store, queue, _utc_now(), out, links_of(desk))
-            except OsTicketError as exc:  # the desk may be back next pass
-                click.echo(f"Error: {mask(str(exc))}", err=True)
-            if stop.wait(interval):
-                break
+        with reported_errors():
+            while True:
+                try:
+                    watch_pass(state.desk, store, queue, _utc_now(), out, links_of(state.desk))
+                except (TransportError, ServerError) as exc:
+                    if once:
+                        raise
+                    click.echo(f"Error: {mask(str(exc))}", err=True)  # it may be back next pass
+                if once or stop.wait(interval):
+                    break
     except KeyboardInterrupt:
         pass
     finally:

@@ -40,11 +40,11 @@ def test_slack_escapes_mentions_and_links_in_ticket_text_only() -> None:
 
 
 def test_teams_escapes_markdown_date_functions_and_mentions() -> None:
-    escaped = escape_for("teams", "**bold** [x](http://e) {{DATE(2026)}} @all")
-    assert "**" not in escaped.replace("\\*", "")
-    assert "\\[x\\]\\(http://e\\)" in escaped.replace("\\.", ".")
-    assert "{{" not in escaped
-    assert "@all" not in escaped
+    escaped = escape_for("teams", "**bold** [x](http://e) {{DATE(2026)}} @all\n- item\n 2. two")
+    assert escaped == (
+        "\\*\\*bold\\*\\* \\[x\\](http://e) {\u200b{DATE(2026)}} @\u200ball\n\\- item\n 2\\. two"
+    )
+    assert escape_for("teams", "v2.1 - ok!") == "v2.1 - ok!"  # marks count at a line's start
 
 
 def test_json_body_keeps_ticket_text_exact() -> None:
