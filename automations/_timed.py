@@ -340,7 +340,8 @@ def _on_event(
 ) -> list[Decision]:
     number = event.number
     if event.kind not in rule.on:
-        return []
+        why = f"event {event.id}: not {' or '.join(rule.on)}"
+        return [Decision(rule.name, number, None, why)] if explain else []
     if rule.to_status is not None and event.ticket.get("status") != rule.to_status:
         return (
             [Decision(rule.name, number, None, f"{event.kind} to {event.ticket.get('status')}")]

@@ -262,6 +262,8 @@ def auto_run(
                 notifiers=run.notifiers,
                 sender=run.sender,
             )
+        if run.sender is not None:
+            run.sender.close()
     click.get_current_context().exit(code)
 
 
