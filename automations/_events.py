@@ -4,6 +4,8 @@ osTicket keeps no change feed an agent can read, so a pass compares what it list
 its store remembers from the last pass (state-change detection). Consequences, by design:
 
 - The first pass on a new store records the desk and reports nothing: no event for the past.
+- A ticket that comes into the listing is `created` only if it was created since the last pass
+  (less 15 minutes for the desk's clock): one moved into the agent's sight is only tracked.
 - A change undone between two passes (Pending -> Open -> Pending) is not seen.
 - A ticket that leaves the listing (closed, out of the agent's sight) has its page read once:
   closed gives a `closed` event, anything else is forgotten silently.
@@ -48,8 +50,9 @@ CREATE TABLE IF NOT EXISTS watch_events (
 """
 # How long events stay in the outbox: event rules whose action failed plan it again meanwhile.
 RETENTION = timedelta(days=7)
-# Remembered listing fields, compared pass to pass.
-_FIELDS = ("status", "agent", "team", "overdue", "thread_count", "reopen_count", "closed")
+# A ticket first listed is `created` only when it was created after the last pass (less this
+# allowance for the desk's clock); an older one (moved into sight) is tracked from then on.
+_SKEW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -138,10 +141,10 @@ class EventStore:
         row = self._db.execute("SELECT value FROM watch_meta WHERE key = 'born'").fetchone()
         return datetime.fromisoformat(row[0]) if row else now
 
-    def primed(self) -> bool:
-        """True once a first pass has recorded the desk."""
-        row = self._db.execute("SELECT 1 FROM watch_meta WHERE key = 'primed'").fetchone()
-        return row is not None
+    def last_pass(self) -> datetime | None:
+        """When the last pass recorded the desk; None before the first."""
+        row = self._db.execute("SELECT value FROM watch_meta WHERE key = 'last_pass'").fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
 
     def seen(self) -> dict[str, dict[str, Any]]:
         """Every remembered ticket's fields, by number."""
@@ -161,7 +164,7 @@ class EventStore:
         counter: int,
         now: datetime,
     ) -> None:
-        """Write a pass's findings in one transaction: memory, outbox, counter, primed."""
+        """Write a pass's findings in one transaction: memory, outbox, counter, pass time."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -180,7 +183,7 @@ class EventStore:
                 ),
             )
             db.execute("INSERT OR REPLACE INTO watch_meta VALUES ('counter', ?)", (str(counter),))
-            db.execute("INSERT OR IGNORE INTO watch_meta VALUES ('primed', ?)", (utc_iso(now),))
+            db.execute("INSERT OR REPLACE INTO watch_meta VALUES ('last_pass', ?)", (utc_iso(now),))
             db.execute("INSERT OR IGNORE INTO watch_meta VALUES ('born', ?)", (utc_iso(now),))
             db.execute(
                 "DELETE FROM watch_events WHERE time < ? AND delivered = 1",
@@ -241,7 +244,8 @@ def detect(
         now: when the pass saw it (the events' time).
         link: the staff panel link of a ticket number.
     """
-    first = not store.primed()
+    last = store.last_pass()
+    first = last is None
     remembered = store.seen()
     counter = store.counter()
     events: list[Event] = []
@@ -270,7 +274,7 @@ def detect(
         if old is None:
             if new["reopen_count"]:
                 emit("reopened", number, ticket, str(new["reopen_count"]))
-            else:
+            elif last is None or row.created is None or row.created > last - _SKEW:
                 emit("created", number, ticket, "")
             continue
         if new["reopen_count"] > old["reopen_count"]:

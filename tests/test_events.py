@@ -128,9 +128,8 @@ def test_watch_killed_and_restarted_loses_nothing_and_renames_nothing(
     assert printed(again)[0]["schema"] == "osticket-client/event/v1"
 
 
-def test_watch_command_once(
-    desk: StandInDesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_watch_command_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = StandInDesk(datetime.now(timezone.utc))  # the command reads the wall clock
     monkeypatch.setattr(CliState, "desk", property(lambda self: desk))
     state = str(tmp_path / "watch.sqlite")
     runner = CliRunner()
@@ -143,3 +142,14 @@ def test_watch_command_once(
     assert event["ticket"]["link"] == "http://desk.example/scp/tickets.php?number=300020"
     bad = runner.invoke(cli, ["watch", "--every", "soon", "--state", state])
     assert bad.exit_code == 2 and "--every" in bad.output
+
+
+def test_an_old_ticket_coming_into_sight_is_not_created(desk: StandInDesk, tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "state.sqlite")
+    kinds_and_ids(desk, store, NOW)
+    desk.add("300030", "Transferred in", "Ivy", timedelta(days=3))  # e.g. moved into Support
+    assert kinds_and_ids(desk, store, NOW + MINUTE) == []
+    desk.move("300030", "Pending", timedelta(0))
+    assert kinds_and_ids(desk, store, NOW + 2 * MINUTE) == [
+        ("status_changed", "300030:status_changed:1")
+    ]
