@@ -13,6 +13,7 @@ clock. Each action carries a once-only key, ``<rule>|<number>|<arming>|<step>``:
   no_response levels (ISO 8601 in UTC, ``<i>`` the action's index in the level), so a new due
   date arms the levels again.
 - lifecycle: ``<rule>|<number>|R:<id>|set_status``, ``<id>`` the latest response.
+- timed and event rules are planned by `_timed.plan_rules` (keys described there).
 
 A rule considers only the tickets in its scope (auto_assign: its help topic and department;
 nudge_then_pending: its statuses, plus the pending status when it resolves; lifecycle: its
