@@ -20,7 +20,9 @@ remembers, so a pass killed at any point neither loses an event nor makes one un
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ from osticket_client import OsTicketError, Ticket, TicketNotFound, TicketSummary
 from ._durations import utc_iso
 from ._notify import SCHEMA
 
-__all__ = ["Event", "EventStore", "detect", "links_of", "ticket_fields"]
+__all__ = ["Event", "EventStore", "detect", "links_of", "private_file", "ticket_fields"]
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS watch_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -119,6 +121,17 @@ def ticket_fields(row: TicketSummary, state: str | None, link: str | None) -> di
     }
 
 
+def private_file(path: Path) -> None:
+    """Create `path` readable by its owner only if it does not exist (it holds ticket text).
+
+    SQLite gives its -wal and -shm files the same mode. On Windows the mode is ignored: the
+    file has the folder's permissions (a profile folder is its owner's).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 class EventStore:
     """What the last pass saw of each listed ticket, and the outbox of events (a SQLite file).
 
@@ -127,6 +140,7 @@ class EventStore:
     """
 
     def __init__(self, path: str | Path) -> None:
+        private_file(Path(path))
         self._db = sqlite3.connect(Path(path), isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA_SQL)

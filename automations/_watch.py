@@ -22,7 +22,7 @@ from typing import IO, Protocol
 
 from osticket_client import Choice, Ticket, TicketSummary
 
-from ._events import EventStore, detect
+from ._events import EventStore, detect, private_file
 from ._ledger import Ledger
 
 __all__ = ["WatchDesk", "locked_store", "watch_pass"]
@@ -59,6 +59,7 @@ def watch_pass(
 
 def locked_store(path: Path) -> tuple[Ledger, EventStore]:
     """The state file with its run lock held (raises `LedgerBusy`), and its event store."""
+    private_file(path)
     lock = Ledger(path)
     lock.acquire()
     return lock, EventStore(path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from automations._events import EventStore, detect
-from automations._watch import watch_pass
+from automations._watch import locked_store, watch_pass
 from osticket_client._cli_support import CliState
 from osticket_client.cli import cli
 from tests.standin import StandInDesk
@@ -153,3 +155,13 @@ def test_an_old_ticket_coming_into_sight_is_not_created(desk: StandInDesk, tmp_p
     assert kinds_and_ids(desk, store, NOW + 2 * MINUTE) == [
         ("status_changed", "300030:status_changed:1")
     ]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_the_watch_state_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    lock, store = locked_store(tmp_path / "state" / "watch.sqlite")
+    try:
+        assert stat.S_IMODE((tmp_path / "state" / "watch.sqlite").stat().st_mode) == 0o600
+    finally:
+        store.close()
+        lock.close()
