@@ -10,12 +10,10 @@ recording. Notifications go to a real loopback receiver (never recorded: its URL
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -24,6 +22,7 @@ from automations._ledger import Ledger
 from automations._rules import parse_rules
 from automations._runner import Pass, RunSummary
 from osticket_client import NewTicket, Priority
+from tests.receiver import receiving
 from tests.test_cassettes_auto import recorded_now
 
 QUEUE = 20  # the admin's "Resolved (automation)" queue on the recording desk
@@ -61,37 +60,17 @@ actions = [{{ note = "The customer answered: see above." }}]
 """)
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        self.bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    handler: type[_Receiver] = type("Handler", (_Receiver,), {"bodies": []})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def receiver() -> Iterator[tuple[str, list[bytes]]]:
+    with receiving() as (port, handler):
         # "localhost": vcrpy leaves that host alone, so the receiver is real in replay too.
-        yield f"http://localhost:{server.server_address[1]}/hook/Secret-Path-77", handler.bodies
-    finally:
-        server.shutdown()
-        server.server_close()
+        yield f"http://localhost:{port}/hook/Secret-Path-77", handler.bodies
 
 
 def test_timed_and_event_rules_on_an_aged_desk(
-    recorded: Any, receiver: tuple[str, list[dict[str, Any]]], tmp_path: Path
+    recorded: Any, receiver: tuple[str, list[bytes]], tmp_path: Path
 ) -> None:
-    url, received = receiver
+    url, bodies = receiver
     ledger_path = tmp_path / "ledger.sqlite"
     with recorded("auto_timed_rules", ignore_hosts=["localhost"]) as (cassette, make_desk):
         desk = make_desk(agent="admin")
@@ -152,6 +131,7 @@ def test_timed_and_event_rules_on_an_aged_desk(
     assert final["e"].status == "Closed"
     exports = {r.path.rsplit("/", 1)[1] for r in cassette.requests if "/tickets/export/" in r.path}
     assert exports == {"1", str(QUEUE)}  # never the Closed queue (8)
+    received = [json.loads(body) for body in bodies]
     # Events: nothing for the past; the new High ticket notified once; F's reply noted once.
     assert [(b["kind"], b["ticket"]["number"]) for b in received] == [("created", new)]
     assert (

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 import responses
@@ -28,6 +25,7 @@ from automations._notify import (
 )
 from automations._rules import Notifier
 from osticket_client._masking import mask
+from tests.receiver import Receiver, receiving
 
 URL = "https://hooks.slack.example/services/T0001/B0001/SeCrEtToKeN42"
 
@@ -118,49 +116,19 @@ def test_retry_after_as_a_date() -> None:
 # -- real sockets --------------------------------------------------------------------------
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    mode = "ok"
-    bodies: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        self.bodies.append(self.rfile.read(length))
-        if self.mode == "hang":
-            threading.Event().wait(1.5)  # read the request, answer too late
-            return
-        status = {"ok": 200, "500": 500, "429": 429}[self.mode]
-        self.send_response(status)
-        if status == 429:
-            self.send_header("Retry-After", "3600")
-        body = b"internal error" if status == 500 else b"ok"
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
-    handler = type("Handler", (_Receiver,), {"bodies": [], "mode": "ok"})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook/SeCrEt-path-123", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+def receiver() -> Iterator[tuple[str, type[Receiver]]]:
+    with receiving() as (port, handler):
+        yield f"http://127.0.0.1:{port}/hook/SeCrEt-path-123", handler
 
 
-def test_loopback_delivers_once(receiver: tuple[str, type[_Receiver]]) -> None:
+def test_loopback_delivers_once(receiver: tuple[str, type[Receiver]]) -> None:
     url, handler = receiver
     assert Sender().send("ops", url, '{"text": "hi"}').state == "done"
     assert handler.bodies == [b'{"text": "hi"}']
 
 
-def test_loopback_timeout_after_reading_is_unknown(receiver: tuple[str, type[_Receiver]]) -> None:
+def test_loopback_timeout_after_reading_is_unknown(receiver: tuple[str, type[Receiver]]) -> None:
     url, handler = receiver
     handler.mode = "hang"
     outcome = Sender().send("ops", url, "{}", timeout=0.3)
@@ -169,7 +137,7 @@ def test_loopback_timeout_after_reading_is_unknown(receiver: tuple[str, type[_Re
     assert "SeCrEt" not in outcome.message
 
 
-def test_loopback_500_is_unknown_and_429_failed(receiver: tuple[str, type[_Receiver]]) -> None:
+def test_loopback_500_is_unknown_and_429_failed(receiver: tuple[str, type[Receiver]]) -> None:
     url, handler = receiver
     handler.mode = "500"
     outcome = Sender().send("ops", url, "{}")

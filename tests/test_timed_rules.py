@@ -73,6 +73,7 @@ class World:
         self.audit_path = tmp / "audit.jsonl"
         self.now = NOW
         self.sender = Sender(sleep=lambda seconds: None)
+        self.hook = HOOK
 
     def run(self, **kwargs: Any) -> RunSummary:
         ledger = Ledger(self.ledger_path)
@@ -83,7 +84,7 @@ class World:
                 ledger,
                 AuditLog(self.audit_path),
                 lambda: self.now,
-                notifiers={"ops": HOOK},
+                notifiers={"ops": self.hook},
                 sender=self.sender,
             )
             return run.run(**kwargs)
