@@ -23,14 +23,10 @@ from tests.test_timed_rules import World as TimedWorld
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("when", ["before", "after"])
-@pytest.mark.parametrize("call", [1, 2, 3, 4, 5])
-def test_a_run_killed_by_the_os_at_any_step(tmp_path: Path, call: int, when: str) -> None:
+def kill_when_ready(module: str, *args: str) -> None:
+    """Run `python -m module args...` and kill it once it prints "ready"."""
     with subprocess.Popen(
-        [sys.executable, "-m", "tests.killed_run", str(tmp_path), str(call), when],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True
     ) as child:
         try:
             assert child.stdout is not None
@@ -39,6 +35,12 @@ def test_a_run_killed_by_the_os_at_any_step(tmp_path: Path, call: int, when: str
             child.kill()
             child.wait(timeout=30)
     assert child.returncode != 0  # killed, not finished
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("call", [1, 2, 3, 4, 5])
+def test_a_run_killed_by_the_os_at_any_step(tmp_path: Path, call: int, when: str) -> None:
+    kill_when_ready("tests.killed_run", str(tmp_path), str(call), when)
 
     world = World(tmp_path)
     world.desk = load_desk(tmp_path)
@@ -61,18 +63,7 @@ def test_a_run_killed_by_the_os_at_any_step(tmp_path: Path, call: int, when: str
 def test_a_run_killed_after_a_webhook_took_its_notification(tmp_path: Path) -> None:
     with receiving() as (port, handler):
         url = f"http://127.0.0.1:{port}/hook/Secret-Path-1"
-        with subprocess.Popen(
-            [sys.executable, "-m", "tests.killed_notify", str(tmp_path), url],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        ) as child:
-            try:
-                assert child.stdout is not None
-                assert child.stdout.readline() == "ready\n"
-            finally:
-                child.kill()
-                child.wait(timeout=30)
+        kill_when_ready("tests.killed_notify", str(tmp_path), url)
         assert len(handler.bodies) == 1
         world = TimedWorld(tmp_path)
         world.desk, world.now = load_world(tmp_path)
