@@ -500,7 +500,10 @@ class TimedRule(_Rule):
     type: Literal["timed"]
     when: Conditions
     calendar: Name | None = None
-    queue: Annotated[StrictInt, Field(gt=0)] | None = None  # default: settings.queue
+    # Where its tickets come from (default: the pass's listing, settings.queue): a queue of
+    # its own, or the desk's search for when.status updated within this long.
+    queue: Annotated[StrictInt, Field(gt=0)] | None = None
+    updated_within: DurationValue | None = None
     actions: Annotated[tuple[RuleAction, ...], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -509,6 +512,28 @@ class TimedRule(_Rule):
             raise RulesError(
                 [Problem("when", f"expected at least one of {', '.join(ELAPSED_KEYS)}")]
             )
+        problems = []
+        within = self.updated_within
+        if within is not None and self.queue is not None:
+            problems.append(Problem("updated_within", "expected either queue or updated_within"))
+        elif within is not None and self.when.status is None:
+            problems.append(
+                Problem("updated_within", "expected with when.status (the search is by status)")
+            )
+        elif (
+            within is not None
+            and self.when.in_status_for is not None
+            and within.delta <= self.when.in_status_for.delta
+        ):
+            problems.append(
+                Problem(
+                    "updated_within",
+                    f"expected longer than when.in_status_for ({self.when.in_status_for}):"
+                    " the search would never list a ticket old enough",
+                )
+            )
+        if problems:
+            raise RulesError(problems)
         return self
 
     def durations(self) -> Iterator[tuple[str, Duration]]:

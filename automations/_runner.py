@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -118,11 +118,25 @@ def snapshot_of(ticket: Ticket) -> TicketSnapshot:
     )
 
 
+def _listing_key(rule: object) -> tuple[object, ...] | None:
+    """Which bounded listing a timed rule reads (None: the pass's own)."""
+    if not isinstance(rule, TimedRule):
+        return None
+    if rule.queue is not None:
+        return ("queue", rule.queue)
+    if rule.updated_within is not None and rule.when.status is not None:
+        return ("search", tuple(sorted(rule.when.status)), rule.updated_within.delta)
+    return None
+
+
 class Desk(Protocol):
     """What a pass needs of a desk: `OsTicket` (and the tests' stand-in)."""
 
     def statuses(self) -> list[Choice]: ...
     def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]: ...
+    def search_tickets(
+        self, *, status: list[str], updated_since: timedelta
+    ) -> Iterator[TicketSummary]: ...
     def get_ticket(self, number: str) -> Ticket: ...
     def assign(
         self,
@@ -204,7 +218,11 @@ class Pass:
     # -- reading -------------------------------------------------------------------------
 
     def snapshots(
-        self, summary: RunSummary, *, remember: bool, queue: int | None = None
+        self,
+        summary: RunSummary,
+        *,
+        remember: bool,
+        rows: Iterable[TicketSummary] | None = None,
     ) -> list[TicketSnapshot]:
         """The queue's tickets, each with its conversation where a rule needs it.
 
@@ -213,7 +231,9 @@ class Pass:
         """
         states = self._states()
         snapshots = []
-        for row in self._listing(queue or self.rules.settings.queue):
+        if rows is None:
+            rows = self.desk.list_tickets(self.rules.settings.queue)
+        for row in rows:
             state = states.get(row.status or "")
             signature = signature_of(row)
             memory = self.ledger.ticket(row.number)
@@ -262,14 +282,19 @@ class Pass:
     def _states(self) -> dict[str, str | None]:
         return {c.name: c.state for c in self.desk.statuses()}
 
-    def _listing(self, queue: int) -> Iterator[TicketSummary]:
-        """The one place a pass lists tickets: a queue's export.
+    def _listing(self, rule: TimedRule) -> Iterator[TicketSummary]:
+        """The tickets of a timed rule that names where they come from (bounded listings).
 
-        A timed rule about closed-state statuses names a queue of its own (bounded: e.g. an
-        admin's "Resolved, last 30 days"), never the whole Closed queue; a search bounded by
-        status and date can take this place when the client offers one.
+        A rule about closed-state statuses (their tickets are not in the Open queue) names a
+        queue of its own (e.g. an admin's "Resolved, closed in the last 30 days") or has the
+        desk search for its statuses updated within a while: never the whole Closed queue.
         """
-        return self.desk.list_tickets(queue)
+        if rule.queue is not None:
+            return self.desk.list_tickets(rule.queue)
+        assert rule.updated_within is not None and rule.when.status is not None
+        return self.desk.search_tickets(
+            status=list(rule.when.status), updated_since=rule.updated_within.delta
+        )
 
     def decide(
         self, now: datetime, summary: RunSummary, *, remember: bool = False, explain: bool = True
@@ -277,7 +302,7 @@ class Pass:
         """Plan against the desk as it is now (writes nothing but remembered conversations)."""
         snapshots = self.snapshots(summary, remember=remember)
         self._listed = {s.summary.number: s for s in snapshots}
-        extra = self._queue_listings(summary, remember=remember)
+        extra = self._rule_listings(summary, remember=remember)
         store = EventStore(self.ledger.path)
         try:
             events = self._events(store, snapshots, now, detecting=remember)
@@ -291,7 +316,7 @@ class Pass:
         decisions = plan(self.rules, snapshots, now, history, explain=explain)
         decisions += plan_rules(
             self.rules,
-            lambda rule: extra[rule.queue] if rule.queue is not None else snapshots,
+            lambda rule: extra.get(_listing_key(rule) or (), snapshots),
             events,
             now,
             history,
@@ -301,21 +326,21 @@ class Pass:
         )
         return decisions
 
-    def _queue_listings(
+    def _rule_listings(
         self, summary: RunSummary, *, remember: bool
-    ) -> dict[int, list[TicketSnapshot]]:
-        """The listings of the queues timed rules name for themselves, each read once."""
-        queues = {
-            r.queue
-            for r in self.rules.rules
-            if isinstance(r, TimedRule) and r.enabled and r.queue is not None
-        }
-        extra = {}
-        for queue in sorted(queues):
-            extra[queue] = self.snapshots(summary, remember=remember, queue=queue)
-            for snapshot in extra[queue]:
+    ) -> dict[tuple[object, ...], list[TicketSnapshot]]:
+        """The bounded listings timed rules name for themselves, each read once a pass."""
+        listings: dict[tuple[object, ...], list[TicketSnapshot]] = {}
+        for rule in self.rules.rules:
+            key = _listing_key(rule)
+            if key is None or key in listings or not rule.enabled:
+                continue
+            assert isinstance(rule, TimedRule)
+            rows = self._listing(rule)
+            listings[key] = self.snapshots(summary, remember=remember, rows=rows)
+            for snapshot in listings[key]:
                 self._listed.setdefault(snapshot.summary.number, snapshot)
-        return extra
+        return listings
 
     def _events(
         self,

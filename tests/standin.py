@@ -98,7 +98,7 @@ class StandInDesk:
         self._next_id = 100
         # Queue id -> which tickets it holds (1: the open ones); `listed` says what was read.
         self.queues: dict[int, Callable[[FakeTicket], bool]] = {1: is_open}
-        self.listed: list[int] = []
+        self.listed: list[int | str] = []
         self.url = "http://desk.example/"
 
     # -- building a desk -------------------------------------------------------------------
@@ -142,29 +142,39 @@ class StandInDesk:
 
     def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]:
         self.listed.append(queue)
-        holds = self.queues[queue]
+        return iter([self._row(t) for t in self.tickets.values() if self.queues[queue](t)])
+
+    def search_tickets(
+        self, *, status: list[str], updated_since: timedelta
+    ) -> Iterator[TicketSummary]:
+        """The desk's search: these statuses, updated (here: an event) since then."""
+        self.listed.append(f"search {', '.join(status)} {updated_since}")
+        since = self.now - updated_since
         return iter(
             [
-                TicketSummary(
-                    number=t.number,
-                    created=t.created,
-                    subject=t.subject,
-                    from_name=t.customer,
-                    priority=t.priority,
-                    department=t.department,
-                    help_topic=t.topic,
-                    status=t.status,
-                    sla_due=t.sla_due,
-                    agent=t.agent,
-                    team=t.team,
-                    answered=bool(t.thread) and t.thread[-1].type == "response",
-                    thread_count=len(t.thread),
-                    reopen_count=t.reopen_count,
-                    overdue=t.overdue,
-                )
+                self._row(t)
                 for t in self.tickets.values()
-                if holds(t)
+                if t.status in status and max(e.when for e in t.events) >= since
             ]
+        )
+
+    def _row(self, t: FakeTicket) -> TicketSummary:
+        return TicketSummary(
+            number=t.number,
+            created=t.created,
+            subject=t.subject,
+            from_name=t.customer,
+            priority=t.priority,
+            department=t.department,
+            help_topic=t.topic,
+            status=t.status,
+            sla_due=t.sla_due,
+            agent=t.agent,
+            team=t.team,
+            answered=bool(t.thread) and t.thread[-1].type == "response",
+            thread_count=len(t.thread),
+            reopen_count=t.reopen_count,
+            overdue=t.overdue,
         )
 
     def get_ticket(self, number: str) -> Ticket:

@@ -164,6 +164,21 @@ def test_resolved_8_days_closed_from_its_own_queue_never_the_closed_history(worl
     assert set(world.desk.listed) == {1, 42}
 
 
+def test_resolved_closed_from_the_desks_search_bounded_by_status_and_date(
+    tmp_path: Path,
+) -> None:
+    by_search = RULES.replace("queue = 42\n", 'updated_within = "30d"\n')
+    world = World(tmp_path, by_search)
+    world.desk.add("200060", "Done", "Ben", 10 * DAY)
+    world.desk.move("200060", "Resolved", 8 * DAY)
+    world.desk.add("200061", "Long gone", "Cleo", 90 * DAY)
+    world.desk.move("200061", "Resolved", 60 * DAY)  # beyond the search: never seen
+    world.run()
+    assert world.desk.tickets["200060"].status == "Closed"
+    assert world.desk.tickets["200061"].status == "Resolved"
+    assert world.desk.listed == [1, "search Resolved 30 days, 0:00:00"]
+
+
 def test_status_events_that_disagree_with_the_status_do_not_act(world: World) -> None:
     pending(world, "200007", 20)
     world.desk.tickets["200007"].status = "Work in Progress"  # no event says so
@@ -351,6 +366,18 @@ def test_explain_says_why_a_timed_rule_did_or_did_not_act(world: World) -> None:
             "rules[0].actions[0]: expected exactly one of note, priority, assign_agent,"
             " assign_team, transfer, status, reply, notify (a reply may also set status),"
             " got note, status",
+        ),
+        (
+            '[[rules]]\nname = "x"\ntype = "timed"\nupdated_within = "7d"\n'
+            'when = { status = "Resolved", in_status_for = "7d" }\n'
+            'actions = [{ status = "Closed" }]',
+            "rules[0].updated_within: expected longer than when.in_status_for (7d):"
+            " the search would never list a ticket old enough",
+        ),
+        (
+            '[[rules]]\nname = "x"\ntype = "timed"\nupdated_within = "30d"\n'
+            'when = { in_status_for = "7d" }\nactions = [{ status = "Closed" }]',
+            "rules[0].updated_within: expected with when.status (the search is by status)",
         ),
     ],
 )
