@@ -281,7 +281,7 @@ def _notifier_urls(rules: RulesFile, rules_path: str) -> dict[str, str]:
         return {name: resolve_url(name, rules.notifiers[name], base) for name in sorted(used)}
     except NotifierError as exc:
         click.echo(f"Error: {exc}", err=True)
-        click.get_current_context().exit(3)
+        click.get_current_context().exit(EXIT_CONFIGURATION)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

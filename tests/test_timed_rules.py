@@ -422,3 +422,20 @@ def test_auto_render_shows_a_timed_reply_and_an_event_notification(
     assert note.output == "actions[0] notify ops:\nNew High ticket #200050: Printer <b>jams</b>\n"
     wrong = runner.invoke(cli, ["auto", "render", str(rules_file), "Customer answered", "200050"])
     assert wrong.exit_code == 1 and "sends no reply or notification" in wrong.output
+
+
+def test_auto_run_without_a_webhook_url_exits_3_naming_where_it_looked(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(CliState, "desk", property(lambda self: world.desk))
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text(RULES, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["auto", "run", str(rules_file)])
+    assert result.exit_code == 3
+    assert "notifier ops: environment variable OPS_HOOK is empty or unset" in result.output
+    assert world.desk.changes == {}  # nothing was sent
+    monkeypatch.setenv("OPS_HOOK", HOOK)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        mocked.post(HOOK, body="ok")
+        result = CliRunner().invoke(cli, ["auto", "run", str(rules_file)])
+        assert result.exit_code == 0, result.output
