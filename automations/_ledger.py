@@ -10,7 +10,8 @@ and the next run settles it first.
 
 The file, its SQLite side files and the run lock are readable by their owner only
 (`_files.owner_only`). Ledgers written before rule ids (schema 0) have their keys moved from
-rule names to rule ids, and from response ids to response times, by `migrate`.
+rule names to rule ids, and from entry ids to the times the entries were posted, by `migrate`.
+The file also holds the event rules' memory and outbox, in tables of their own (`_events`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     signature TEXT NOT NULL,
     conversation TEXT NOT NULL,
     customer_name TEXT,
-    marks TEXT
+    marks TEXT,
+    status_since TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -69,7 +71,7 @@ _SENT = ("intended", "unknown", "done")
 _VERSION = 1
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 _RULE_ID_OF_KEY = "substr(key, 1, instr(key, '|') - 1)"
-_OLD_ARMING = re.compile(r"\|R:(\d+)\|")
+_OLD_ARMING = re.compile(r"\|([MR]):(\d+)\|")
 
 
 class LedgerBusy(RuntimeError):
@@ -139,6 +141,7 @@ class TicketMemory:
     conversation: tuple[ConversationEntry, ...]
     customer_name: str | None
     marks: Mapping[str, datetime] = field(default_factory=dict)
+    status_since: datetime | None = None  # when it entered its status (thread's status events)
 
 
 def _when(text: str | None) -> datetime | None:
@@ -165,6 +168,10 @@ class Ledger:
             self._db.executescript(_SCHEMA)
             if fresh:
                 self._db.execute(f"PRAGMA user_version = {_VERSION}")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(tickets)")}
+            for column in ("marks", "status_since"):  # ledgers from before rule ids, timed rules
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE tickets ADD COLUMN {column} TEXT")
             # Every action is recorded before it is sent: find out now, not mid-run.
             # (A no-op write: a read-only file refuses it, a writable one changes nothing.)
             self._db.execute("BEGIN IMMEDIATE")
@@ -185,10 +192,13 @@ class Ledger:
         """Bring a ledger of schema 0 to rule ids and response times; returns the keys moved.
 
         A key ``<rule name>|<number>|R:<entry id>|...`` becomes ``<rule id>|<number>|R@<time
-        the entry was posted>|...``, the time read from the ticket memory. Keys of rules no
-        longer in the file, or of responses the memory lacks, stay as they were (`auto check`
-        lists rule ids no rule has); the ticket's thread then tells what was done. The ticket
-        memory is cleared: it lacks the marks and the automation's entries the planner needs.
+        the entry was posted>|...`` (``M:<entry id>``, a timed rule's customer message, the
+        same way), the time read from the ticket memory. Keys of rules no longer in the file,
+        or of entries the memory lacks, stay as they were (`auto check` lists rule ids no rule
+        has); the ticket's thread then tells what was done. The ticket memory is cleared: it
+        lacks the marks and the automation's entries the planner needs. The event rules'
+        tables (`_events`) hold no rule names and are kept as they are; the columns added
+        since (marks, status_since) are added when the file is opened.
         """
         if self._db.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
             return 0
@@ -206,15 +216,12 @@ class Ledger:
                 moves = rule in ids and key.startswith(f"{rule}|")
                 new = ids[rule] + key[len(rule) :] if moves else key
                 arming = _OLD_ARMING.search(new)
-                if arming and (number, int(arming.group(1))) in times:
-                    posted = utc_iso(datetime.fromisoformat(times[(number, int(arming[1]))]))
-                    new = new.replace(arming.group(0), f"|R@{posted}|", 1)
+                if arming and (number, int(arming[2])) in times:
+                    posted = utc_iso(datetime.fromisoformat(times[(number, int(arming[2]))]))
+                    new = new.replace(arming[0], f"|{arming[1]}@{posted}|", 1)
                 if new != key:
                     db.execute("UPDATE OR IGNORE actions SET key = ? WHERE key = ?", (new, key))
                     moved += 1
-            columns = {row[1] for row in db.execute("PRAGMA table_info(tickets)")}
-            if "marks" not in columns:
-                db.execute("ALTER TABLE tickets ADD COLUMN marks TEXT")
             db.execute("DELETE FROM tickets")
             db.execute(f"PRAGMA user_version = {_VERSION}")
             db.execute("COMMIT")
@@ -394,7 +401,8 @@ class Ledger:
     def ticket(self, number: str) -> TicketMemory | None:
         """What the last pass saw of a ticket."""
         row = self._db.execute(
-            "SELECT signature, conversation, customer_name, marks FROM tickets WHERE number = ?",
+            "SELECT signature, conversation, customer_name, marks, status_since FROM tickets"
+            " WHERE number = ?",
             (number,),
         ).fetchone()
         if row is None:
@@ -411,7 +419,13 @@ class Ledger:
             for e in json.loads(row[1])
         )
         marks = {k: datetime.fromisoformat(at) for k, at in json.loads(row[3] or "{}").items()}
-        return TicketMemory(row[0], entries, row[2], marks)
+        return TicketMemory(
+            signature=row[0],
+            conversation=entries,
+            customer_name=row[2],
+            marks=marks,
+            status_since=_when(row[4]),
+        )
 
     def remember(self, number: str, memory: TicketMemory) -> None:
         """Keep what this pass saw of a ticket."""
@@ -430,11 +444,20 @@ class Ledger:
         )
         marks = json.dumps({key: utc_iso(at) for key, at in memory.marks.items()})
         self._db.execute(
-            "INSERT INTO tickets (number, signature, conversation, customer_name, marks)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
+            "INSERT INTO tickets"
+            " (number, signature, conversation, customer_name, marks, status_since)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
             " signature = excluded.signature, conversation = excluded.conversation,"
-            " customer_name = excluded.customer_name, marks = excluded.marks",
-            (number, memory.signature, conversation, memory.customer_name, marks),
+            " customer_name = excluded.customer_name, marks = excluded.marks,"
+            " status_since = excluded.status_since",
+            (
+                number,
+                memory.signature,
+                conversation,
+                memory.customer_name,
+                marks,
+                utc_iso(memory.status_since) if memory.status_since else None,
+            ),
         )
 
     # -- runs ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -20,13 +20,21 @@ __all__ = [
     "MemoryHistory",
     "PlannedAction",
     "TicketSnapshot",
+    "automation_responded",
     "marked_keys",
     "marker",
     "rule_id_of",
 ]
 
 ActionKind = Literal[
-    "assign_agent", "assign_team", "reply", "note", "set_status", "set_priority", "transfer"
+    "assign_agent",
+    "assign_team",
+    "reply",
+    "note",
+    "set_status",
+    "set_priority",
+    "transfer",
+    "notify",
 ]
 
 
@@ -65,6 +73,7 @@ class TicketSnapshot:
     conversation: tuple[ConversationEntry, ...] | None = None
     customer_name: str | None = None
     marks: Mapping[str, datetime] = field(default_factory=lambda: _NO_MARKS)
+    status_since: datetime | None = None  # when it entered its status (page read), for timed rules
 
 
 class PlannedAction(NamedTuple):
@@ -72,7 +81,8 @@ class PlannedAction(NamedTuple):
 
     `key` makes it once-only: the rule's id, ticket, the entry or event that armed the rule,
     and the step (e.g. "nudge|123456|R@2026-11-25T10:00:00+00:00|reopen:0|nudge"). `value` is
-    the agent, team, status, priority or department name, or the HTML of a reply or note.
+    the agent, team, status, priority or department name, the HTML of a reply or note, or a
+    notification's body (JSON).
     """
 
     rule: str
@@ -82,6 +92,8 @@ class PlannedAction(NamedTuple):
     reason: str
     key: str
     note: str | None = None  # an internal note to send with the action, where the route takes one
+    status: str | None = None  # a reply's status: one reply that also sets it (the reply form's)
+    notifier: str | None = None  # a notification's notifier name (never its URL)
 
 
 class Decision(NamedTuple):
@@ -147,3 +159,14 @@ def marked_keys(number: str, text: str) -> Iterator[str]:
         rule_id, _, rest = unquote(found.group(1)).partition("|")
         if rest:
             yield f"{rule_id}|{number}|{rest}"
+
+
+def automation_responded(
+    conversation: Sequence[ConversationEntry], since: datetime
+) -> datetime | None:
+    """When the automation's own agent first responded at or after `since` (an arming's time),
+    or None. A reply carries no marker: this response is how the desk shows it was sent."""
+    for entry in conversation:
+        if entry.automated and entry.kind == "R" and entry.created >= since:
+            return entry.created
+    return None

@@ -15,10 +15,12 @@ clock. Each action carries a once-only key, ``<rule id>|<number>|<arming>|<step>
   no_response levels (ISO 8601 in UTC, ``<i>`` the action's index in the level), so a new due
   date arms the levels again.
 - lifecycle: ``<id>|<number>|R@<created>|set_status``, the latest agent's response.
+- timed and event rules are planned by `_timed.plan_rules` (keys described there).
 
 An action is done when the history (the ledger) says so, when the ticket's thread carries its
-marker (`TicketSnapshot.marks`), or, for a nudge, when the automation's own agent responded
-after the arming response. Entries by the automation's agent never arm a rule.
+marker (`TicketSnapshot.marks`), or, for a reply (a nudge, a timed rule's reply), when the
+automation's own agent responded after the arming entry. Entries by the automation's agent
+never arm a rule.
 
 A rule considers only the tickets in its scope (auto_assign: its help topic and department;
 nudge_then_pending: its statuses, plus the pending status when it resolves; lifecycle: its
@@ -45,15 +47,25 @@ from operator import attrgetter
 from osticket_client import TicketSummary
 
 from ._durations import Calendar, Duration, add_time, subtract_time, utc_iso
-from ._model import ActionKind, ConversationEntry, Decision, History, PlannedAction, TicketSnapshot
+from ._model import (
+    ActionKind,
+    ConversationEntry,
+    Decision,
+    History,
+    PlannedAction,
+    TicketSnapshot,
+    automation_responded,
+)
 from ._rules import (
     AutoAssignRule,
     EscalationLevel,
+    EventRule,
     LifecycleRule,
     NudgeRule,
     Rule,
     RulesFile,
     SlaRule,
+    TimedRule,
 )
 
 __all__ = ["needs_conversation", "plan", "render_nudge"]
@@ -87,6 +99,8 @@ def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | No
     if state == "closed":
         return False
     for rule in rules.rules:
+        if isinstance(rule, (TimedRule, EventRule)):
+            continue  # _timed.needs_page
         scope = _scope(rule)
         if not rule.enabled or (scope is not None and _reader(*scope[0])(summary) not in scope[1]):
             continue
@@ -137,8 +151,8 @@ def plan(
         decisions: list[Decision] = []
         columns: dict[tuple[str, ...], list[object]] = {}  # scope fields, read once per plan
         for rule in rules.rules:
-            if not rule.enabled:
-                continue
+            if not rule.enabled or isinstance(rule, (TimedRule, EventRule)):
+                continue  # planned by _timed.plan_rules
             scope = _scope(rule)
             if scope is None:
                 considered: Sequence[TicketSnapshot] = snapshots
@@ -193,7 +207,9 @@ def _planner(rule: Rule, context: _Context, snapshots: Sequence[TicketSnapshot])
         return _nudge_planner(rule, context)
     if isinstance(rule, SlaRule):
         return _sla_planner(rule, context)
-    return _lifecycle_planner(rule, context)
+    if isinstance(rule, LifecycleRule):
+        return _lifecycle_planner(rule, context)
+    raise TypeError(f"{rule.type} rules are planned by _timed.plan_rules")
 
 
 _new = tuple.__new__
@@ -216,7 +232,7 @@ def _act(
     """A Decision with its action (the executor signs changes when comment_actions is on)."""
     # tuple.__new__ builds the named tuples without a Python-level __new__ call each: a plan
     # makes two per action, hundreds of thousands on a large desk.
-    action = _new(PlannedAction, (rule, number, kind, value, reason, key, note))
+    action = _new(PlannedAction, (rule, number, kind, value, reason, key, note, None, None))
     return _new(Decision, (rule, number, action, reason))
 
 
@@ -276,16 +292,6 @@ def _arming_response(conversation: Sequence[ConversationEntry]) -> ConversationE
         if not entry.automated:
             arming = entry
     return arming
-
-
-def _nudged_at(
-    conversation: Sequence[ConversationEntry], arming: ConversationEntry
-) -> datetime | None:
-    """When the automation's agent responded after the arming response: the nudge it sent."""
-    for entry in conversation:
-        if entry.automated and entry.kind == "R" and entry.created >= arming.created:
-            return entry.created
-    return None
 
 
 def render_nudge(rule: NudgeRule, snapshot: TicketSnapshot) -> str:
@@ -358,7 +364,7 @@ def _nudge_planner(rule: NudgeRule, context: _Context) -> Decide:
             key = base + step
             done = _done(context, key, snapshot)
             if done is None and step == "nudge":
-                done = _nudged_at(conversation, arming)
+                done = automation_responded(conversation, arming.created)
             if done is not None:
                 anchor = done
                 continue

@@ -77,6 +77,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -98,15 +99,20 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = [
     "Action",
     "AutoAssignRule",
+    "Conditions",
     "EscalationLevel",
+    "EventRule",
     "LifecycleRule",
+    "Notifier",
     "NudgeRule",
     "Problem",
     "Rule",
+    "RuleAction",
     "RulesError",
     "RulesFile",
     "Settings",
     "SlaRule",
+    "TimedRule",
     "load_rules",
     "parse_rules",
     "slug",
@@ -276,8 +282,8 @@ class AutoAssignRule(_Rule):
         return self
 
 
-def _check_template(value: Any) -> str:
-    expected = f"expected only the placeholders {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+def _check_template(value: Any, placeholders: Sequence[str] = PLACEHOLDERS) -> str:
+    expected = f"expected only the placeholders {', '.join('{' + p + '}' for p in placeholders)}"
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
     try:
@@ -285,7 +291,7 @@ def _check_template(value: Any) -> str:
     except ValueError as exc:  # e.g. a lone "{"
         raise ValueError(f"{expected} (write {{{{ and }}}} for braces): {exc}") from None
     for field, spec, conversion in fields:
-        if field is not None and (field not in PLACEHOLDERS or spec or conversion):
+        if field is not None and (field not in placeholders or spec or conversion):
             raise ValueError(f"{expected}, got {{{field}}}")
     return value
 
@@ -301,7 +307,7 @@ class NudgeRule(_Rule):
     resolve_after: DurationValue | None = None
     resolve_status: Name = "Resolved"
     calendar: Name | None = None
-    template: Annotated[str, PlainValidator(_check_template)] = DEFAULT_TEMPLATE
+    template: Annotated[str, PlainValidator(lambda v: _check_template(v))] = DEFAULT_TEMPLATE
 
     def durations(self) -> Iterator[tuple[str, Duration]]:
         """(key path relative to the rule, duration) for every duration the rule holds."""
@@ -411,8 +417,214 @@ class LifecycleRule(_Rule):
         return self
 
 
-Rule = Annotated[AutoAssignRule | NudgeRule | SlaRule | LifecycleRule, Field(discriminator="type")]
-RULE_TYPES = ("auto_assign", "nudge_then_pending", "sla_escalation", "lifecycle")
+# -- timed and event rules (planned in _timed.py), and the notifiers their actions name ----
+
+# What a notification or a timed/event reply may say about its ticket.
+TICKET_PLACEHOLDERS = (
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "department",
+    "help_topic",
+    "agent",
+    "team",
+    "customer_name",
+    "event",
+    "rule",
+    "link",
+)
+EVENT_KINDS = (
+    "created",
+    "customer_replied",
+    "agent_replied",
+    "status_changed",
+    "assigned",
+    "reopened",
+    "overdue",
+    "closed",
+)
+ELAPSED_KEYS = ("age", "in_status_for", "since_customer_message", "since_our_response")
+RULE_ACTION_KEYS = (*ACTION_KEYS, "status", "reply", "notify")
+
+
+def _one_or_more(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
+
+
+OneOrMore = Annotated[tuple[Name, ...], BeforeValidator(_one_or_more), Field(min_length=1)]
+TicketTemplate = Annotated[str, PlainValidator(lambda v: _check_template(v, TICKET_PLACEHOLDERS))]
+
+
+class Conditions(_Model):
+    """What a timed or event rule asks of a ticket; every key given must hold (lists: any of).
+
+    Elapsed times are each "at least", counted in the rule's calendar when it has one.
+    """
+
+    status: OneOrMore | None = None
+    topic: OneOrMore | None = None
+    department: OneOrMore | None = None
+    priority: OneOrMore | None = None
+    agent: OneOrMore | None = None
+    unassigned: StrictBool | None = None  # true: no agent and no team
+    team: OneOrMore | None = None
+    source: OneOrMore | None = None
+    answered: StrictBool | None = None
+    overdue: StrictBool | None = None
+    age: DurationValue | None = None  # since the ticket was created
+    in_status_for: DurationValue | None = None  # since it entered its current status
+    since_customer_message: DurationValue | None = None
+    since_our_response: DurationValue | None = None
+
+    def elapsed(self) -> Iterator[tuple[str, Duration]]:
+        """(key, duration) for each elapsed-time condition given."""
+        for key in ELAPSED_KEYS:
+            duration = getattr(self, key)
+            if duration is not None:
+                yield key, duration
+
+
+class RuleAction(Action):
+    """One action of a timed or event rule.
+
+    Exactly one of note, priority, assign_agent, assign_team, transfer, status, reply, notify;
+    a reply may also carry `status` (one reply that sets it, as the reply form does), a notify
+    its `text` template.
+    """
+
+    status: Name | None = None
+    reply: TicketTemplate | None = None
+    notify: Name | None = None
+    text: TicketTemplate | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RuleAction:
+        keys = [k for k in RULE_ACTION_KEYS if getattr(self, k) is not None]
+        if self.reply is not None and keys == ["status", "reply"]:
+            keys = ["reply"]
+        if len(keys) != 1:
+            got = ", ".join(keys) if keys else "none"
+            raise RulesError(
+                [
+                    Problem(
+                        "",
+                        f"expected exactly one of {', '.join(RULE_ACTION_KEYS)}"
+                        f" (a reply may also set status), got {got}",
+                    )
+                ]
+            )
+        if self.text is not None and self.notify is None:
+            raise RulesError([Problem("text", "expected only with notify")])
+        return self
+
+    @property
+    def key(self) -> str:
+        """Which action it is: note, priority, ..., reply or notify."""
+        if self.reply is not None:
+            return "reply"
+        return next(k for k in RULE_ACTION_KEYS if getattr(self, k) is not None)
+
+
+class TimedRule(_Rule):
+    """Act on tickets that match conditions and have waited long enough (e.g. auto-close)."""
+
+    type: Literal["timed"]
+    when: Conditions
+    calendar: Name | None = None
+    # Where its tickets come from (default: the pass's listing, settings.queue): a queue of
+    # its own, or the desk's search for when.status updated within this long.
+    queue: Annotated[StrictInt, Field(gt=0)] | None = None
+    updated_within: DurationValue | None = None
+    actions: Annotated[tuple[RuleAction, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _some_elapsed_time(self) -> TimedRule:
+        if next(self.when.elapsed(), None) is None:
+            raise RulesError(
+                [Problem("when", f"expected at least one of {', '.join(ELAPSED_KEYS)}")]
+            )
+        problems = []
+        within = self.updated_within
+        if within is not None and self.queue is not None:
+            problems.append(Problem("updated_within", "expected either queue or updated_within"))
+        elif within is not None and self.when.status is None:
+            problems.append(
+                Problem("updated_within", "expected with when.status (the search is by status)")
+            )
+        elif (
+            within is not None
+            and self.when.in_status_for is not None
+            and within.delta <= self.when.in_status_for.delta
+        ):
+            problems.append(
+                Problem(
+                    "updated_within",
+                    f"expected longer than when.in_status_for ({self.when.in_status_for}):"
+                    " the search would never list a ticket old enough",
+                )
+            )
+        if problems:
+            raise RulesError(problems)
+        return self
+
+    def durations(self) -> Iterator[tuple[str, Duration]]:
+        """(key path relative to the rule, duration) for every duration the rule holds."""
+        for key, duration in self.when.elapsed():
+            yield f"when.{key}", duration
+
+
+class EventRule(_Rule):
+    """Act once on each event a pass detects (a ticket created, replied to, closed, ...)."""
+
+    type: Literal["event"]
+    on: Annotated[
+        tuple[Literal[EVENT_KINDS], ...],  # type: ignore[valid-type]
+        BeforeValidator(_one_or_more),
+        Field(min_length=1),
+    ]
+    to_status: Name | None = None  # status_changed / closed: only to this status
+    when: Conditions = Conditions()
+    actions: Annotated[tuple[RuleAction, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _no_elapsed_time(self) -> EventRule:
+        elapsed = [key for key, _ in self.when.elapsed()]
+        if elapsed:
+            raise RulesError(
+                [Problem(f"when.{elapsed[0]}", "expected no elapsed time in an event rule")]
+            )
+        return self
+
+
+class Notifier(_Model):
+    """Where a notify action sends: a Slack, Teams (Workflows) or plain JSON webhook.
+
+    The URL is a secret: read from an environment variable or a file, never written in the
+    rules file.
+    """
+
+    type: Literal["slack", "teams", "json"]
+    url_env: Name | None = None
+    url_file: Name | None = None  # relative to the rules file
+    url: Any = None  # refused: only here to say why
+    timeout: Annotated[float, Field(gt=0, le=60)] = 10.0
+
+    @model_validator(mode="after")
+    def _url_source(self) -> Notifier:
+        if self.url is not None:
+            raise RulesError(
+                [Problem("url", "a webhook URL is a secret: give url_env or url_file instead")]
+            )
+        _exactly_one(self, ("url_env", "url_file"))
+        return self
+
+
+Rule = Annotated[
+    AutoAssignRule | NudgeRule | SlaRule | LifecycleRule | TimedRule | EventRule,
+    Field(discriminator="type"),
+]
+RULE_TYPES = ("auto_assign", "nudge_then_pending", "sla_escalation", "lifecycle", "timed", "event")
 
 
 class RulesFile(_Model):
@@ -420,6 +632,7 @@ class RulesFile(_Model):
 
     settings: Settings = Settings()
     calendars: dict[Name, Calendar] = {}
+    notifiers: dict[Name, Notifier] = {}
     rules: tuple[Rule, ...] = ()
 
     @model_validator(mode="after")
@@ -433,6 +646,20 @@ class RulesFile(_Model):
                 for p in ids
             ]
         for i, rule in enumerate(self.rules):
+            for j, action in enumerate(getattr(rule, "actions", ())):
+                if (
+                    isinstance(action, RuleAction)
+                    and action.notify is not None
+                    and action.notify not in self.notifiers
+                ):
+                    defined = ", ".join(sorted(self.notifiers)) or "none"
+                    problems.append(
+                        Problem(
+                            f"rules[{i}].actions[{j}].notify",
+                            f"expected a notifier defined under [notifiers] ({defined}),"
+                            f" got {action.notify!r}",
+                        )
+                    )
             calendar = getattr(rule, "calendar", None)
             if calendar is None:
                 continue
@@ -496,9 +723,30 @@ class RulesFile(_Model):
                     kind = _ACTION_NAME_KINDS.get(action.key)
                     if kind is not None:
                         names[kind].add(action.value)
-        else:
+        elif isinstance(rule, LifecycleRule):
             names["status"].update((rule.from_status, rule.to_status))
+        else:
+            _conditions_names(rule.when, names)
+            if isinstance(rule, EventRule) and rule.to_status is not None:
+                names["status"].add(rule.to_status)
+            for rule_action in rule.actions:
+                for key in ("status", *_ACTION_NAME_KINDS):
+                    value = getattr(rule_action, key)
+                    if value is not None:
+                        names[_ACTION_NAME_KINDS.get(key, "status")].add(value)
         return names
+
+
+def _conditions_names(when: Conditions, names: dict[str, set[str]]) -> None:
+    for key, kind in (
+        ("status", "status"),
+        ("topic", "topic"),
+        ("department", "department"),
+        ("priority", "priority"),
+        ("agent", "agent"),
+        ("team", "team"),
+    ):
+        names[kind].update(getattr(when, key) or ())
 
 
 _NAME_KINDS = ("status", "agent", "team", "department", "topic", "priority")

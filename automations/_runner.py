@@ -15,7 +15,7 @@ never by sending again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -37,6 +37,7 @@ from osticket_client import (
 from osticket_client._pages import plain_text, readable_text
 
 from ._audit import AuditLog
+from ._events import Event, EventStore, detect, links_of
 from ._ledger import Ledger, LedgerRow, TicketMemory
 from ._model import (
     ConversationEntry,
@@ -44,12 +45,15 @@ from ._model import (
     MemoryHistory,
     PlannedAction,
     TicketSnapshot,
+    automation_responded,
     marked_keys,
     marker,
     rule_id_of,
 )
+from ._notify import Sender, body_text
 from ._planner import needs_conversation, plan
-from ._rules import RulesFile
+from ._rules import EventRule, RulesFile, TimedRule
+from ._timed import needs_page, plan_rules, status_entered
 
 __all__ = [
     "REPEAT_SAFE",
@@ -140,6 +144,10 @@ def snapshot_of(ticket: Ticket, automation: str | None = None) -> TicketSnapshot
         from_name=ticket.user_name,
         from_email=ticket.user_email,
         status=ticket.status,
+        priority=ticket.priority,
+        department=ticket.department,
+        help_topic=ticket.help_topic,
+        source=ticket.source,
         agent=ticket.assigned_agent,
         team=ticket.assigned_team,
     )
@@ -149,7 +157,19 @@ def snapshot_of(ticket: Ticket, automation: str | None = None) -> TicketSnapshot
         conversation=conversation_of(ticket, automation),
         customer_name=ticket.user_name,
         marks=marks_of(ticket),
+        status_since=status_entered(ticket),
     )
+
+
+def _listing_key(rule: object) -> tuple[object, ...] | None:
+    """Which bounded listing a timed rule reads (None: the pass's own)."""
+    if not isinstance(rule, TimedRule):
+        return None
+    if rule.queue is not None:
+        return ("queue", rule.queue)
+    if rule.updated_within is not None and rule.when.status is not None:
+        return ("search", tuple(sorted(rule.when.status)), rule.updated_within.delta)
+    return None
 
 
 class Desk(Protocol):
@@ -158,6 +178,9 @@ class Desk(Protocol):
     def me(self) -> Choice: ...
     def statuses(self) -> list[Choice]: ...
     def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]: ...
+    def search_tickets(
+        self, *, status: list[str], updated_since: timedelta
+    ) -> Iterator[TicketSummary]: ...
     def get_ticket(self, number: str) -> Ticket: ...
     def assign(
         self,
@@ -172,7 +195,9 @@ class Desk(Protocol):
         self, number: str, department: str, comment: str | None = None
     ) -> ActionResult: ...
     def set_priority(self, number: str, priority: str) -> ActionResult: ...
-    def reply(self, number: str, text: str, *, html: bool = False) -> ActionResult: ...
+    def reply(
+        self, number: str, text: str, *, html: bool = False, status: str | None = None
+    ) -> ActionResult: ...
     def add_note(
         self, number: str, text: str, *, html: bool = False, title: str | None = None
     ) -> ActionResult: ...
@@ -233,7 +258,11 @@ class Pass:
     clock: Callable[[], datetime]
     should_stop: Callable[[], bool] = lambda: False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    notifiers: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> URL
+    sender: Sender | None = None
     _listed: dict[str, TicketSnapshot] = field(default_factory=dict, init=False, repr=False)
+    _pages: dict[str, Ticket] = field(default_factory=dict, init=False, repr=False)  # this pass's
+    _born: datetime | None = field(default=None, init=False, repr=False)  # the ledger's start
     _agent: Choice | None = field(default=None, init=False, repr=False)
     _audit_error: str | None = field(default=None, init=False, repr=False)
     _orphans: set[str] | None = field(default=None, init=False, repr=False)
@@ -286,33 +315,47 @@ class Pass:
 
     # -- reading -------------------------------------------------------------------------
 
-    def snapshots(self, summary: RunSummary, *, remember: bool) -> list[TicketSnapshot]:
+    def snapshots(
+        self,
+        summary: RunSummary,
+        *,
+        remember: bool,
+        rows: Iterable[TicketSummary] | None = None,
+    ) -> list[TicketSnapshot]:
         """The queue's tickets, each with its conversation where a rule needs it.
 
         A ticket page is read only when the ticket's listing signature changed since the
         last pass and a rule needs its conversation: a pass where nothing changed reads none.
         """
-        states = {c.name: c.state for c in self.desk.statuses()}
+        states = self._states()
         automation = self.agent().name
         snapshots = []
-        for row in self.desk.list_tickets(self.rules.settings.queue):
+        if rows is None:
+            rows = self.desk.list_tickets(self.rules.settings.queue)
+        for row in rows:
             state = states.get(row.status or "")
             # Who the automation is decides which entries are its own: part of what must hold.
             signature = f"{automation}|{signature_of(row)}"
             memory = self.ledger.ticket(row.number)
-            if memory is not None and memory.signature != signature:
+            timed = needs_page(self.rules, row, state)
+            if memory is not None and (
+                memory.signature != signature
+                # remembered by a ledger from before timed rules: no status time kept
+                or (timed and memory.status_since is None)
+            ):
                 memory = None
-            if memory is None and needs_conversation(self.rules, row, state):
+            if memory is None and (timed or needs_conversation(self.rules, row, state)):
                 try:
-                    ticket = self.desk.get_ticket(row.number)
+                    ticket = self._page(row.number)
                 except TicketNotFound:
                     continue  # closed or moved out of the agent's sight since the listing
                 summary.pages_read += 1
                 memory = TicketMemory(
-                    signature,
-                    conversation_of(ticket, automation),
-                    ticket.user_name,
-                    marks_of(ticket),
+                    signature=signature,
+                    conversation=conversation_of(ticket, automation),
+                    customer_name=ticket.user_name,
+                    marks=marks_of(ticket),
+                    status_since=status_entered(ticket),
                 )
                 if remember:
                     self.ledger.remember(row.number, memory)
@@ -323,15 +366,40 @@ class Pass:
                     conversation=memory.conversation if memory else None,
                     customer_name=memory.customer_name if memory else row.from_name,
                     marks=self._adopt(memory.marks) if memory else {},
+                    status_since=memory.status_since if memory else None,
                 )
             )
-        summary.tickets = len(snapshots)
+        summary.tickets += len(snapshots)
         return snapshots
 
     @property
     def listed(self) -> frozenset[str]:
         """The numbers of the tickets the last `decide` listed."""
         return frozenset(self._listed)
+
+    def _page(self, number: str) -> Ticket:
+        """A ticket page, read at most once a pass (planning and event detection share it)."""
+        page = self._pages.get(number)
+        if page is None:
+            page = self._pages[number] = self.desk.get_ticket(number)
+        return page
+
+    def _states(self) -> dict[str, str | None]:
+        return {c.name: c.state for c in self.desk.statuses()}
+
+    def _listing(self, rule: TimedRule) -> Iterator[TicketSummary]:
+        """The tickets of a timed rule that names where they come from (bounded listings).
+
+        A rule about closed-state statuses (their tickets are not in the Open queue) names a
+        queue of its own (e.g. an admin's "Resolved, closed in the last 30 days") or has the
+        desk search for its statuses updated within a while: never the whole Closed queue.
+        """
+        if rule.queue is not None:
+            return self.desk.list_tickets(rule.queue)
+        assert rule.updated_within is not None and rule.when.status is not None
+        return self.desk.search_tickets(
+            status=list(rule.when.status), updated_since=rule.updated_within.delta
+        )
 
     def decide(
         self,
@@ -350,9 +418,24 @@ class Pass:
         """
         snapshots = self.snapshots(summary, remember=remember)
         self._listed = {s.summary.number: s for s in snapshots}
-        sent = self.ledger.history(self._listed)
+        extra = self._rule_listings(summary, remember=remember)
+        store = EventStore(self.ledger.path)
+        try:
+            events = self._events(store, snapshots, now, detecting=remember)
+            self._born = store.born(now, record=remember)
+        finally:
+            store.close()
+        sent = self.ledger.history(set(self._listed).union(e.number for e in events))
         history = MemoryHistory(self._adopt(sent.done, ledger=True), sent.counts)
         decisions = plan(self.rules, snapshots, now, history, explain=explain)
+        decisions += self._plan_rules(
+            self.rules,
+            lambda rule: extra.get(_listing_key(rule) or (), snapshots),
+            events,
+            now,
+            history,
+            explain=explain,
+        )
         if not confirm:
             return decisions
         confirmed = []
@@ -365,8 +448,71 @@ class Pass:
             confirmed.append(decision)
         return confirmed
 
+    def _plan_rules(
+        self,
+        rules: RulesFile,
+        listings: Callable[[TimedRule], Sequence[TicketSnapshot]],
+        events: Sequence[Event],
+        now: datetime,
+        history: MemoryHistory,
+        *,
+        explain: bool,
+    ) -> list[Decision]:
+        """The timed and event rules' decisions (`_timed.plan_rules`) as this pass sees them."""
+        listed = self._listed
+        return plan_rules(
+            rules,
+            listings,
+            events,
+            now,
+            history,
+            self._born or now,
+            link=links_of(self.desk),
+            explain=explain,
+            automation=self.agent().name,
+            marks=lambda number: listed[number].marks if number in listed else {},
+        )
+
+    def _rule_listings(
+        self, summary: RunSummary, *, remember: bool
+    ) -> dict[tuple[object, ...], list[TicketSnapshot]]:
+        """The bounded listings timed rules name for themselves, each read once a pass."""
+        listings: dict[tuple[object, ...], list[TicketSnapshot]] = {}
+        for rule in self.rules.rules:
+            key = _listing_key(rule)
+            if key is None or key in listings or not rule.enabled:
+                continue
+            assert isinstance(rule, TimedRule)
+            rows = self._listing(rule)
+            listings[key] = self.snapshots(summary, remember=remember, rows=rows)
+            for snapshot in listings[key]:
+                self._listed.setdefault(snapshot.summary.number, snapshot)
+        return listings
+
+    def _events(
+        self,
+        store: EventStore,
+        snapshots: Sequence[TicketSnapshot],
+        now: datetime,
+        *,
+        detecting: bool,
+    ) -> list[Event]:
+        """The events of the outbox's window; a run first adds what changed since the last one.
+
+        Only when an enabled event rule exists: detection keeps its memory in the ledger file
+        (tables of its own). `auto plan` shows the events the last run found.
+        """
+        if not any(isinstance(r, EventRule) and r.enabled for r in self.rules.rules):
+            return []
+        if detecting:
+            rows = [(s.summary, s.state) for s in snapshots]
+            detect(store, rows, self._page, now, links_of(self.desk))
+        return store.recent(now)
+
     def _check(self, action: PlannedAction, now: datetime) -> tuple[str, datetime | None]:
         """Read the ticket again and plan its rule again: "due", "found" (with when) or "gone".
+
+        An event rule's action is not planned again (its event happened): only looked for.
 
         Raises:
             OsTicketError: the ticket could not be read.
@@ -379,42 +525,35 @@ class Pass:
         if found is not None:
             return "found", found
         listed = self._listed.get(action.number)
-        if listed is None:
+        rule = next(r for r in self.rules.rules if r.rule_id == rule_id_of(action.key))
+        if listed is None or isinstance(rule, EventRule):
             return "due", None
         fresh = replace(
             listed,
             conversation=conversation_of(ticket, self.agent().name),
             marks=self._adopt(marks_of(ticket)),
+            status_since=status_entered(ticket),
         )
-        rule = next(r for r in self.rules.rules if r.rule_id == rule_id_of(action.key))
         history = MemoryHistory(self._adopt(self.ledger.history([action.number]).done, ledger=True))
         one = self.rules.model_copy(update={"rules": (rule,)})
-        again = plan(one, [fresh], now, history, explain=False)
+        if isinstance(rule, TimedRule):
+            again = self._plan_rules(one, lambda r: [fresh], (), now, history, explain=False)
+        else:
+            again = plan(one, [fresh], now, history, explain=False)
         if any(d.action is not None and d.action.key == action.key for d in again):
             return "due", None
         return "gone", None
 
     def _found(self, action: PlannedAction | LedgerRow, ticket: Ticket) -> datetime | None:
-        """When the ticket shows this action done (its marker, or the automation's nudge)."""
+        """When the ticket shows this action done: its marker, or for a reply (which carries
+        none) the automation's response after what armed the rule."""
         marks = self._adopt(marks_of(ticket))
         if action.key in marks:
             return marks[action.key]
-        if action.kind != "reply":
+        since = _armed_at(action.key, ticket) if action.kind == "reply" else None
+        if since is None:
             return None
-        # A nudge carries no marker: it is the automation's response after the arming one.
-        armed = next((p[2:] for p in action.key.split("|") if p.startswith("R@")), None)
-        if armed is None:
-            return None
-        since = datetime.fromisoformat(armed)
-        automation = self.agent().name
-        return next(
-            (
-                e.created
-                for e in ticket.thread
-                if e.type == "response" and e.author == automation and e.created >= since
-            ),
-            None,
-        )
+        return automation_responded(conversation_of(ticket, self.agent().name), since)
 
     # -- running -------------------------------------------------------------------------
 
@@ -516,6 +655,8 @@ class Pass:
                 self._settle(action, "done", _VERDICTS["found"], None)
                 return "found"
         self.ledger.intend(action, self.run_id, self.clock(), after)
+        if action.kind == "notify":
+            return self._notify(action, summary)
         try:
             result = self._perform(action)
         except TicketLocked as exc:
@@ -531,6 +672,18 @@ class Pass:
         if not result.changed:
             summary.unchanged += 1
         return self._settle(action, "done", result.message, summary)
+
+    def _notify(self, action: PlannedAction, summary: RunSummary) -> str:
+        """Post a notification (already recorded as intended) and record how it ended."""
+        url = self.notifiers.get(action.notifier or "")
+        if url is None:
+            message = f"notifier {action.notifier}: no webhook URL for this run"
+            return self._settle(action, "failed", message, summary)
+        if self.sender is None:
+            self.sender = Sender()
+        notifier = self.rules.notifiers[action.notifier or ""]
+        outcome = self.sender.send(action.notifier or "", url, action.value, notifier.timeout)
+        return self._settle(action, outcome.state, outcome.message, summary)
 
     def _settle(
         self,
@@ -556,6 +709,7 @@ class Pass:
             "action": action.kind,
             "before": self._before(action),
             "after": action.value if action.kind in _FIELD_OF else None,
+            "text": body_text(action.value) if action.kind == "notify" else None,
             "reason": action.reason,
             "outcome": state,
             "message": message,
@@ -592,6 +746,8 @@ class Pass:
         if action.kind == "set_priority":
             return desk.set_priority(number, value)  # the field editor takes no comment
         if action.kind == "reply":
+            if action.status is not None:
+                return desk.reply(number, value, html=True, status=action.status)
             return desk.reply(number, value, html=True)
         note = f"{value}<p>{mark}</p>"
         return desk.add_note(number, note, html=True, title=f"Automation: {action.rule}")
@@ -606,6 +762,14 @@ class Pass:
         show is failed, and planned again like any due action if it still is.
         """
         for row in self.ledger.unsettled():
+            if row.kind == "notify":
+                # A notification leaves nothing on the desk to look for: one whose answer
+                # never came is never sent again (`auto status` lists it).
+                if row.state == "intended":
+                    summary.reconciled += 1
+                    message = "the run ended before the receiver answered: not sent again"
+                    self._settle(row.action(), "unknown", message, None, settles=row.run_id)
+                continue
             summary.reconciled += 1
             try:
                 ticket = self.desk.get_ticket(row.number)
@@ -651,6 +815,22 @@ class Pass:
             e.type == kind and later(e) and plain_text(e.body).startswith(wanted)
             for e in ticket.thread
         )
+
+
+def _armed_at(key: str, ticket: Ticket) -> datetime | None:
+    """The latest moment a once-only key names as its arming, on the desk's clock, or None:
+    ``R@<time>``, ``M@<time>``, ``status:<status>@<time>``; ``created`` is the ticket's
+    creation. (A key of an old ledger, ``R:<id>``, names none.)"""
+    times = []
+    for part in key.split("|")[2:]:
+        if part == "created":
+            times.extend([ticket.created] if ticket.created else [])
+        elif "@" in part:
+            try:
+                times.append(datetime.fromisoformat(part.rpartition("@")[2]))
+            except ValueError:
+                continue
+    return max(times, default=None)
 
 
 # Why a reply or note the plan had is not sent after all.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,18 +35,22 @@ from osticket_client import (
     UnknownChoice,
 )
 from osticket_client._cli_support import CliState, fail, json_option, pass_state, reported_errors
+from osticket_client._masking import mask
 from osticket_client._pages import readable_text
 
 from ._audit import AuditLog
 from ._durations import parse_duration
+from ._events import links_of
 from ._files import UnwritableFile
 from ._ledger import Ledger, LedgerBusy, LedgerRow, LedgerUnusable
 from ._model import Decision
+from ._notify import NotifierError, body_text, resolve_url
 from ._planner import render_nudge
-from ._rules import NudgeRule, RulesError, RulesFile, load_rules
+from ._rules import EventRule, NudgeRule, RulesError, RulesFile, TimedRule, load_rules
 from ._runner import Pass, RunSummary, snapshot_of
+from ._timed import render_for
 
-__all__ = ["auto", "demo"]
+__all__ = ["auto", "demo", "watch"]
 
 EXIT_BUSY = 10
 EXIT_CONFIGURATION = 3
@@ -138,6 +143,12 @@ def auto_check(state: CliState, /, rules_file: str, against_desk: bool) -> None:
         click.get_current_context().exit(2)
     for warning in _unknown_rule_ids(rules_file, rules):
         click.echo(f"Warning: {warning}", err=True)
+    base = Path(rules_file).resolve().parent
+    for name, notifier in sorted(rules.notifiers.items()):
+        try:
+            resolve_url(name, notifier, base)
+        except NotifierError as exc:  # may be set only where the runs happen
+            click.echo(f"warning: {exc}", err=True)
     enabled = sum(1 for r in rules.rules if r.enabled)
     where = " and every name resolves on the desk" if against_desk else ""
     click.echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
@@ -193,8 +204,25 @@ def _print_decisions(decisions: list[Decision], as_json: bool, explain: bool) ->
         return
     click.echo(f"{'ticket':<8}  {'rule':<28}  {'action':<32}  reason")
     for d in shown:
-        action = "-" if d.action is None else f"{d.action.kind} {_short(d.action.value)}"
+        action = "-" if d.action is None else f"{d.action.kind} {_short(_shown(d))}"
         click.echo(f"{d.number:<8}  {_short(d.rule, 28):<28}  {action:<32}  {d.reason}")
+
+
+def _shown(decision: Decision) -> str:
+    """What an action sends, as a person reads it: a notification's text, a reply's words."""
+    action = decision.action
+    assert action is not None
+    if action.kind == "notify":
+        return f"{action.notifier}: {body_text(action.value)}"
+    if action.kind in ("reply", "note"):
+        text = readable_text(action.value)
+        return f"{text} (status {action.status})" if action.status else text
+    return action.value
+
+
+def _printable(text: str) -> str:
+    """Desk text made safe for a terminal: control characters (escape sequences) replaced."""
+    return "".join(c if c.isprintable() or c == "\n" else "?" for c in text)
 
 
 def _short(text: str, width: int = 20) -> str:
@@ -249,18 +277,8 @@ def auto_run(
 ) -> None:
     """Run the rules once (or --every N), once-only and within the caps."""
     rules = _rules(rules_file)
-    interval = None
-    if every:
-        try:
-            interval = parse_duration(every).seconds()
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--every") from None
-        if interval <= 0:
-            raise click.BadParameter(
-                f"expected a positive interval (like 5m), got {every!r}", param_hint="--every"
-            )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    interval = _every(every) if every else None
+    stop = _stop_on_sigterm()
     code = 0
     failures = 0
     warned = False
@@ -270,6 +288,7 @@ def auto_run(
         except LedgerBusy as exc:
             click.echo(f"Error: {exc}", err=True)
             click.get_current_context().exit(EXIT_BUSY)
+        run.notifiers = _notifier_urls(rules, rules_file)
         while True:
             run.should_stop = stop.is_set
             try:
@@ -294,7 +313,17 @@ def auto_run(
                 code = summary.exit_code
             if interval is None or stop.wait(wait):
                 break
-            run = Pass(run.desk, rules, run.ledger, run.audit, run.clock)
+            run = Pass(
+                run.desk,
+                rules,
+                run.ledger,
+                run.audit,
+                run.clock,
+                notifiers=run.notifiers,
+                sender=run.sender,
+            )
+        if run.sender is not None:
+            run.sender.close()
     click.get_current_context().exit(code)
 
 
@@ -315,6 +344,44 @@ def retry_delay(interval: float, failures: int) -> float:
     """
     backoff: float = interval * 2 ** min(failures - 1, 16)
     return min(backoff, max(8 * interval, 3600.0))
+
+
+def _notifier_urls(rules: RulesFile, rules_path: str) -> dict[str, str]:
+    """The webhook URLs of the notifiers enabled rules use (exit 3 when one is missing)."""
+    used = {
+        action.notify
+        for rule in rules.rules
+        if rule.enabled and isinstance(rule, (TimedRule, EventRule))
+        for action in rule.actions
+        if action.notify is not None
+    }
+    base = Path(rules_path).resolve().parent
+    try:
+        return {name: resolve_url(name, rules.notifiers[name], base) for name in sorted(used)}
+    except NotifierError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.get_current_context().exit(EXIT_CONFIGURATION)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _every(value: str) -> float:
+    """--every's seconds (a duration such as 5m)."""
+    try:
+        seconds = parse_duration(value).seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+    if seconds <= 0:  # a loop without a pause
+        raise click.BadParameter(
+            f"expected a positive interval (like 5m), got {value!r}", param_hint="--every"
+        )
+    return seconds
+
+
+def _stop_on_sigterm() -> threading.Event:
+    """An event set by SIGTERM: a loop stops cleanly between passes (or actions)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
 
 
 def _utc_now() -> datetime:
@@ -364,9 +431,14 @@ def auto_status(rules_file: str, as_json: bool) -> None:
     if not runs:
         click.echo("no runs yet")
     for row in open_actions:
+        then = (
+            f"{row.message}; look at the receiver"
+            if row.kind == "notify" and row.state == "unknown"
+            else "settled by the next run"
+        )
         click.echo(
             f"outcome {row.state}: ticket {row.number} {row.kind} (rule {row.rule},"
-            f" since {row.intended_at.isoformat()}): settled by the next run"
+            f" since {row.intended_at.isoformat()}): {then}"
         )
 
 
@@ -386,21 +458,73 @@ def _row(row: LedgerRow) -> dict[str, Any]:
 @click.argument("number")
 @pass_state
 def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> None:
-    """Print RULE's nudge for ticket NUMBER as the customer would read it."""
+    """Print RULE's nudge, reply or notification for ticket NUMBER as its reader sees it."""
     rules = _rules(rules_file)
-    nudge = next((r for r in rules.rules if r.name == rule and isinstance(r, NudgeRule)), None)
-    if nudge is None:
-        names = [r.name for r in rules.rules if isinstance(r, NudgeRule)]
+    kinds = (NudgeRule, TimedRule, EventRule)
+    chosen = next((r for r in rules.rules if r.name == rule and isinstance(r, kinds)), None)
+    if chosen is None:
+        names = [r.name for r in rules.rules if isinstance(r, kinds)]
         raise click.BadParameter(
-            f"no nudge rule named {rule!r}; the file has: {names}", param_hint="RULE"
+            f"no nudge, timed or event rule named {rule!r}; the file has: {names}",
+            param_hint="RULE",
         )
     with reported_errors():
         snapshot = snapshot_of(state.desk.get_ticket(number), state.desk.me().name)
+    if not isinstance(chosen, NudgeRule):
+        shown = render_for(rules, chosen, snapshot, links_of(state.desk)(number))
+        if not shown:
+            raise click.ClickException(f"rule {rule!r} sends no reply or notification")
+        for label, text in shown:
+            click.echo(f"{label}:\n{_printable(text)}")
+        return
     try:
-        html = render_nudge(nudge, snapshot)
+        html = render_nudge(chosen, snapshot)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(readable_text(html))
+
+
+@click.command()
+@click.option("--queue", type=click.IntRange(1), default=1, show_default=True, help="Queue id.")
+@click.option("--every", default="1m", show_default=True, help="Time between passes.")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option(
+    "--state",
+    "state_file",
+    default="osticket-watch.sqlite",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where the watch remembers the desk and its unprinted events.",
+)
+@pass_state
+def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: str) -> None:
+    """Print each change on the desk as one JSON line (at least once, stable ids)."""
+    from ._watch import locked_store, watch_pass
+
+    interval = _every(every)
+    stop = _stop_on_sigterm()
+    try:
+        lock, store = locked_store(Path(state_file))
+    except LedgerBusy as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.get_current_context().exit(EXIT_BUSY)
+    out = sys.stdout
+    try:
+        with reported_errors():
+            while True:
+                try:
+                    watch_pass(state.desk, store, queue, _utc_now(), out, links_of(state.desk))
+                except OsTicketError as exc:
+                    if once or not _transient(exc):
+                        raise
+                    click.echo(f"Error: {mask(str(exc))}", err=True)  # it may be back next pass
+                if once or stop.wait(interval):
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+        lock.close()
 
 
 @click.command()

@@ -70,7 +70,7 @@ from ._pages import (
     refusal,
 )
 from ._staff import ROUTES, Route, StaffSession
-from ._tickets import ActionResult, Choice, SearchResult, Ticket, TicketSummary
+from ._tickets import ActionResult, Choice, SearchResult, ThreadEvent, Ticket, TicketSummary
 from ._transport import RetryPolicy, Transport
 
 __all__ = ["InsecureTransportWarning", "OsTicket", "PreparedCall"]
@@ -810,6 +810,7 @@ class OsTicket:
                 "closed": closed[-1] if closed and state == "closed" else None,
                 "last_message": newest("message"),
                 "last_response": newest("response"),
+                "events": tuple(ThreadEvent(kind=e.kind, when=e.when, text=e.text) for e in events),
             }
         )
 

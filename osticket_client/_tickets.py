@@ -12,6 +12,7 @@ __all__ = [
     "CustomerMatch",
     "SearchResult",
     "ThreadEntry",
+    "ThreadEvent",
     "Ticket",
     "TicketMatch",
     "TicketSummary",
@@ -51,6 +52,19 @@ class ThreadEntry(_Value):
     attachments: tuple[str, ...] = ()
 
 
+class ThreadEvent(_Value):
+    """One event row of a ticket's thread: what happened, when (UTC), and its text as shown.
+
+    Kinds: created, closed, reopened, assigned, released, transferred, overdue, edited (a field
+    or an open-to-open status change), referred, collab, merged, linked, unlinked, resent, other.
+    The text is in the agent's language (e.g. "... changed the status to Pending").
+    """
+
+    kind: str
+    when: AwareDatetime
+    text: str
+
+
 class Ticket(_Value):
     """A ticket as the staff panel shows it, with its thread sorted by entry id."""
 
@@ -76,6 +90,7 @@ class Ticket(_Value):
     closed: AwareDatetime | None = None
     closed_by: str | None = None
     thread: tuple[ThreadEntry, ...] = ()
+    events: tuple[ThreadEvent, ...] = ()  # the thread's event rows, in the page's order
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -22,7 +22,7 @@ from typing import IO, Any, NoReturn
 
 import click
 
-from automations.cli import auto, demo
+from automations.cli import auto, demo, watch
 
 from ._cli_support import (
     CliState,
@@ -616,3 +616,4 @@ def main() -> NoReturn:
 cli.add_command(auto)
 cli.add_command(demo)
 cli.add_command(lab)
+cli.add_command(watch)

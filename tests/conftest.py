@@ -96,6 +96,8 @@ def desk_env(record_config: RecordConfig | None) -> Callable[..., dict[str, str]
 def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
     """`with recorded("name") as (cassette, make_desk):` replays (or records) cassettes/name.yaml.
 
+    Keyword options go to vcrpy's `use_cassette` (e.g. `ignore_hosts`).
+
     `make_desk(api_key="api_key", desk="v118", agent=None)` builds a client for the recorded
     desk, holding the real credentials when recording and stand-ins when replaying.
     """
@@ -103,7 +105,7 @@ def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
     recorder = make_vcr(record_config is not None, hosts)
 
     @contextmanager
-    def use(name: str) -> Iterator[tuple[Any, RecordedDesk]]:
+    def use(name: str, **options: Any) -> Iterator[tuple[Any, RecordedDesk]]:
         def make_desk(**kwargs: Any) -> OsTicket:
             # Replays must not wait: the lock retry sleeps a real second only when recording.
             sleep = time.sleep if record_config else (lambda _: None)
@@ -113,7 +115,7 @@ def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
         if record_config is not None:
             # Re-recording starts from nothing: vcrpy would otherwise keep the old interactions.
             (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
-        with recorder.use_cassette(f"{name}.yaml") as cassette:
+        with recorder.use_cassette(f"{name}.yaml", **options) as cassette:
             yield cassette, make_desk
 
     return use

@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
@@ -27,6 +27,7 @@ from osticket_client import (
     Choice,
     OutcomeUnknown,
     ThreadEntry,
+    ThreadEvent,
     Ticket,
     TicketLocked,
     TicketNotFound,
@@ -65,7 +66,9 @@ class FakeTicket:
     topic: str | None = None
     sla_due: datetime | None = None
     reopen_count: int = 0
+    overdue: bool = False
     thread: list[ThreadEntry] = field(default_factory=list)
+    events: list[ThreadEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +85,11 @@ class Fault:
         return self.when == when and (self.call == call or self.kind == kind)
 
 
+def is_open(ticket: FakeTicket) -> bool:
+    """The Open queue's filter (a module function: the stand-in desk is pickled)."""
+    return STATUSES[ticket.status] == "open"
+
+
 class StandInDesk:
     """Enough of `OsTicket` for `automations.Pass`."""
 
@@ -94,13 +102,32 @@ class StandInDesk:
         self.pages_read = 0
         self._next_id = 100
         self._note_bodies: dict[tuple[str, str], str] = {}
+        # Queue id -> which tickets it holds (1: the open ones); `listed` says what was read.
+        self.queues: dict[int, Callable[[FakeTicket], bool]] = {1: is_open}
+        self.listed: list[int | str] = []
+        self.url = "http://desk.example/"
 
     # -- building a desk -------------------------------------------------------------------
 
     def add(self, number: str, subject: str, customer: str, age: timedelta, **kw: object) -> None:
         ticket = FakeTicket(number, subject, customer, self.now - age, **kw)  # type: ignore[arg-type]
         self.tickets[number] = ticket
+        ticket.events.append(ThreadEvent(kind="created", when=ticket.created, text="Created"))
         self.entry(number, "message", customer, f"{subject}: please help", age)
+
+    def move(self, number: str, status: str, age: timedelta) -> None:
+        """Set a ticket's status as an agent did `age` ago (with its thread event)."""
+        ticket = self.tickets[number]
+        ticket.status = status
+        closed = STATUSES[status] == "closed"
+        text = (
+            f"Closed by Ada with status of {status}"
+            if closed
+            else f"Ada changed the status to {status}"
+        )
+        ticket.events.append(
+            ThreadEvent(kind="closed" if closed else "edited", when=self.now - age, text=text)
+        )
 
     def entry(self, number: str, kind: EntryType, author: str, body: str, age: timedelta) -> None:
         self._next_id += 1
@@ -123,27 +150,40 @@ class StandInDesk:
         return [Choice(id=i, name=n, state=s) for i, (n, s) in enumerate(STATUSES.items(), 1)]
 
     def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]:
+        self.listed.append(queue)
+        return iter([self._row(t) for t in self.tickets.values() if self.queues[queue](t)])
+
+    def search_tickets(
+        self, *, status: list[str], updated_since: timedelta
+    ) -> Iterator[TicketSummary]:
+        """The desk's search: these statuses, updated (here: an event) since then."""
+        self.listed.append(f"search {', '.join(status)} {updated_since}")
+        since = self.now - updated_since
         return iter(
             [
-                TicketSummary(
-                    number=t.number,
-                    created=t.created,
-                    subject=t.subject,
-                    from_name=t.customer,
-                    priority=t.priority,
-                    department=t.department,
-                    help_topic=t.topic,
-                    status=t.status,
-                    sla_due=t.sla_due,
-                    agent=t.agent,
-                    team=t.team,
-                    answered=bool(t.thread) and t.thread[-1].type == "response",
-                    thread_count=len(t.thread),
-                    reopen_count=t.reopen_count,
-                )
+                self._row(t)
                 for t in self.tickets.values()
-                if STATUSES[t.status] == "open"
+                if t.status in status and max(e.when for e in t.events) >= since
             ]
+        )
+
+    def _row(self, t: FakeTicket) -> TicketSummary:
+        return TicketSummary(
+            number=t.number,
+            created=t.created,
+            subject=t.subject,
+            from_name=t.customer,
+            priority=t.priority,
+            department=t.department,
+            help_topic=t.topic,
+            status=t.status,
+            sla_due=t.sla_due,
+            agent=t.agent,
+            team=t.team,
+            answered=bool(t.thread) and t.thread[-1].type == "response",
+            thread_count=len(t.thread),
+            reopen_count=t.reopen_count,
+            overdue=t.overdue,
         )
 
     def get_ticket(self, number: str) -> Ticket:
@@ -163,6 +203,7 @@ class StandInDesk:
             state=STATUSES[t.status],
             user_name=t.customer,
             thread=tuple(t.thread),
+            events=tuple(t.events),
         )
 
     # -- changing --------------------------------------------------------------------------
@@ -196,7 +237,7 @@ class StandInDesk:
         elif kind == "assign_team":
             t.team = value
         elif kind == "set_status":
-            t.status = value
+            self.move(number, value, timedelta(0))
         elif kind == "set_priority":
             t.priority = value
         elif kind == "transfer":
@@ -232,8 +273,13 @@ class StandInDesk:
         t = self.tickets[number]
         return self._change(number, "set_priority", priority, t.priority == priority)
 
-    def reply(self, number: str, text: str, *, html: bool = False) -> ActionResult:
-        return self._change(number, "reply", text, False)
+    def reply(
+        self, number: str, text: str, *, html: bool = False, status: str | None = None
+    ) -> ActionResult:
+        result = self._change(number, "reply", text, False)
+        if status is not None and self.tickets[number].status != status:
+            self.move(number, status, timedelta(0))  # the same post: one reply that sets it
+        return result
 
     def add_note(
         self, number: str, text: str, *, html: bool = False, title: str | None = None

@@ -23,6 +23,11 @@ CASSETTE_FILES = sorted(CASSETTES.glob("*.yaml"))
 PLACEHOLDER = re.compile(r"[A-Z-]+-\d+")
 COOKIE = re.compile(r"OSTSESSID=([^;,\s]+)")
 SIGNED = re.compile(r"[?&](?:amp;)?(?:signature|key)=([^&\"'\s]+)")
+# Webhook URLs (Slack, Teams connectors and Workflows, or the tests' loopback receivers):
+# notifications are never recorded.
+WEBHOOK = re.compile(
+    r"hooks\.slack\.com/|webhook\.office\.com/|logic\.azure\.com[^\s\"']*sig=|localhost:\d+/hook/"
+)
 CSRF_IN_PAGE = re.compile(r'(?:name="__CSRFToken__"\s+value|name="csrf_token" content)="([^"]*)"')
 
 
@@ -71,6 +76,7 @@ def test_cassette_holds_no_secret(path: Path) -> None:
             for found in CSRF_IN_PAGE.findall(s) + SIGNED.findall(s):
                 assert PLACEHOLDER.fullmatch(found), f"{path.name}: token in a page"
         assert "127.0.0.1" not in request["uri"], f"{path.name}: host not rewritten"
+    assert not WEBHOOK.search(text), f"{path.name}: holds a webhook URL"
 
 
 def test_scrubber_gives_one_placeholder_per_distinct_value() -> None:

@@ -104,6 +104,8 @@ def test_the_example_file_loads_with_every_rule_type() -> None:
         "nudge_then_pending",
         "sla_escalation",
         "lifecycle",
+        "timed",
+        "event",
     }
     sla = next(rule for rule in rules.rules if isinstance(rule, SlaRule))
     triggers = {
@@ -117,7 +119,7 @@ def test_the_example_file_loads_with_every_rule_type() -> None:
 
 def test_the_example_uses_the_stock_desk_names() -> None:
     assert load_rules(EXAMPLE).names_to_resolve() == {
-        "status": {"Open", "Work in Progress", "Pending", "Resolved"},
+        "status": {"Open", "Work in Progress", "Pending", "Resolved", "Closed"},
         "agent": {"Ada Admin", "Lim Ited"},
         "team": {"Level I Support"},
         "department": {"Sales", "Maintenance"},
@@ -254,14 +256,14 @@ CASES = [
         'type = "lifecycles"',
         "rules[3].type",
         "expected one of 'auto_assign', 'nudge_then_pending', 'sla_escalation', 'lifecycle',"
-        " got 'lifecycles'",
+        " 'timed', 'event', got 'lifecycles'",
     ),
     (
         'type = "lifecycle"',
         "",
         "rules[3].type",
         "expected this key (one of 'auto_assign', 'nudge_then_pending', 'sla_escalation',"
-        " 'lifecycle'); it is missing",
+        " 'lifecycle', 'timed', 'event'); it is missing",
     ),
     (
         'before_due = "2h"',

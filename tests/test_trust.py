@@ -422,7 +422,11 @@ def test_an_old_ledger_is_migrated_and_nothing_is_sent_again(world: World) -> No
             ]
         )
         db.execute("DELETE FROM tickets")
-        db.execute("INSERT INTO tickets VALUES ('100003', 'old', ?, 'Cleo', NULL)", (conversation,))
+        db.execute(
+            "INSERT INTO tickets (number, signature, conversation, customer_name)"
+            " VALUES ('100003', 'old', ?, 'Cleo')",
+            (conversation,),
+        )
         db.execute("PRAGMA user_version = 0")
     db.close()
     ledger = Ledger(world.ledger_path)

@@ -233,7 +233,7 @@ def test_a_rules_file_saved_by_notepad_with_a_bom_is_read(tmp_path: Path) -> Non
     rules.write_bytes(codecs.BOM_UTF8 + example.read_bytes())
     result = CliRunner().invoke(cli, ["auto", "check", str(rules)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: ")
+    assert result.stdout.startswith("ok: ")  # stderr: warnings about unset webhook URLs
 
 
 # -- answers that say nothing about what they are blamed on ------------------------------------
