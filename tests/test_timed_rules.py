@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from automations._runner import Pass, RunSummary
 from osticket_client import ThreadEvent
 from osticket_client._cli_support import CliState
 from osticket_client.cli import cli
-from tests.standin import STATUSES, Crash, FakeTicket, StandInDesk
+from tests.standin import AUTOMATION, STATUSES, Crash, FakeTicket, StandInDesk
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -439,3 +440,161 @@ def test_auto_run_without_a_webhook_url_exits_3_naming_where_it_looked(
         mocked.post(HOOK, body="ok")
         result = CliRunner().invoke(cli, ["auto", "run", str(rules_file)])
         assert result.exit_code == 0, result.output
+
+
+# -- the desk is the memory: timed and event rules keep trust's once-only rules -----------
+
+ASK_AGAIN = """
+[[rules]]
+name = "Ask again when Pending"
+type = "timed"
+when = { status = "Pending", in_status_for = "3d" }
+actions = [{ reply = "<p>Still there?</p>" }, { note = "Asked the customer again" }]
+"""
+
+
+def _ask_again(tmp_path: Path, ledger: str = "ledger.sqlite") -> World:
+    world = World(tmp_path, ASK_AGAIN)
+    world.ledger_path = tmp_path / ledger
+    pending(world, "200070", 4)
+    return world
+
+
+def _keys(path: Path) -> list[str]:
+    ledger = Ledger(path)
+    try:
+        return [row.key for row in ledger.recent()]
+    finally:
+        ledger.close()
+
+
+def test_a_timed_rules_keys_start_with_its_id_and_its_note_carries_the_marker(
+    tmp_path: Path,
+) -> None:
+    world = _ask_again(tmp_path)
+    world.run()
+    keys = _keys(world.ledger_path)
+    assert keys and all(k.startswith("ask-again-when-pending|200070|status:Pending@") for k in keys)
+    note = next(e for e in world.desk.tickets["200070"].thread if e.type == "note")
+    assert "[auto:ask-again-when-pending|status:Pending@" in note.body
+    assert note.body.rstrip("</p>").endswith("|1:note]")
+
+
+def test_a_new_ledger_sends_a_timed_rules_reply_and_note_once(tmp_path: Path) -> None:
+    world = _ask_again(tmp_path)
+    world.run()
+    world.ledger_path = tmp_path / "moved" / "ledger.sqlite"  # a copied rules file, a new ledger
+    again = world.run()
+    assert (world.changes("200070", "reply"), world.changes("200070", "note")) == (1, 1)
+    assert again.planned == 0  # the reply: the automation's response; the note: its marker
+
+
+def test_two_ledgers_at_once_send_a_timed_rules_reply_once(tmp_path: Path) -> None:
+    world = _ask_again(tmp_path)
+    ledger_a = Ledger(tmp_path / "a.sqlite")
+    first = Pass(world.desk, world.rules, ledger_a, AuditLog(world.audit_path), lambda: NOW)
+    summary = RunSummary(first.run_id)
+    planned = [d.action for d in first.decide(NOW, summary, confirm=False) if d.action]
+    assert [a.kind for a in planned] == ["reply", "note"]
+    world.ledger_path = tmp_path / "b.sqlite"
+    world.run()  # the other machine runs in between
+    first._execute(planned, summary, None)  # re-reads the ticket just before each
+    ledger_a.close()
+    assert (world.changes("200070", "reply"), world.changes("200070", "note")) == (1, 1)
+    assert summary.found == 2
+
+
+def test_the_automations_own_response_never_arms_since_our_response(tmp_path: Path) -> None:
+    world = World(
+        tmp_path,
+        """
+[[rules]]
+name = "Quiet after our answer"
+type = "timed"
+when = { since_our_response = "3d" }
+actions = [{ note = "No answer for 3 days" }]
+""",
+    )
+    world.desk.add("200071", "Quiet", "Ann", timedelta(days=6))
+    world.desk.entry("200071", "response", AUTOMATION, "Automated reminder", timedelta(days=5))
+    world.run()
+    assert world.changes("200071", "note") == 0
+    world.desk.entry("200071", "response", "Ada Admin", "Try this", timedelta(days=4))
+    world.run()
+    assert world.changes("200071", "note") == 1
+    keys = _keys(world.ledger_path)
+    assert keys[0].startswith("quiet-after-our-answer|200071|R@")
+
+
+EVENTS = """
+[[rules]]
+name = "Replies to the team"
+type = "event"
+on = ["agent_replied", "customer_replied"]
+actions = [{ note = "Someone wrote" }]
+"""
+
+
+def test_the_automations_own_reply_fires_no_event_rule(tmp_path: Path) -> None:
+    world = World(tmp_path, EVENTS)
+    world.desk.add("200072", "Login", "Gus", DAY)
+    world.run()  # records the desk
+    world.desk.entry("200072", "response", AUTOMATION, "Automated reminder", timedelta(0))
+    world.later(timedelta(minutes=5))
+    world.run()
+    assert world.changes("200072", "note") == 0
+    world.desk.entry("200072", "response", "Ada Admin", "Try this", timedelta(0))
+    world.later(timedelta(minutes=5))
+    world.run()
+    assert world.changes("200072", "note") == 1
+    assert _keys(world.ledger_path)[0].startswith("replies-to-the-team|200072|event:200072:")
+
+
+def test_an_agent_editing_a_customer_message_is_no_new_reply(tmp_path: Path) -> None:
+    world = World(tmp_path, EVENTS)
+    world.desk.add("200073", "Login", "Gus", DAY)
+    world.run()  # records the desk
+    world.desk.entry("200073", "message", "Gus", "Any news?", timedelta(minutes=1))
+    world.later(timedelta(minutes=5))
+    world.run()
+    assert world.changes("200073", "note") == 1
+    # osTicket's edit: a new entry (higher id, same time), the old one hidden; and a response.
+    thread = world.desk.tickets["200073"].thread
+    message = next(e for e in thread if e.body == "Any news?")
+    thread.remove(message)
+    thread.append(message.model_copy(update={"id": 9999, "body": "Any news? (typo fixed)"}))
+    world.desk.entry("200073", "response", "Ada Admin", "Yes: fixed", timedelta(0))
+    world.later(timedelta(minutes=5))
+    world.run()
+    assert world.changes("200073", "note") == 2  # the response only
+
+
+def test_an_old_ledgers_timed_keys_move_to_rule_ids_and_times(tmp_path: Path) -> None:
+    world = World(
+        tmp_path,
+        """
+[[rules]]
+name = "Customer waits"
+type = "timed"
+when = { since_customer_message = "1d" }
+actions = [{ note = "Waiting for a day" }]
+""",
+    )
+    world.desk.add("200074", "Login", "Gus", 2 * DAY)
+    world.run()
+    message = next(e for e in world.desk.tickets["200074"].thread if e.type == "message")
+    (key,) = _keys(world.ledger_path)
+    assert key == f"customer-waits|200074|M@{message.created.isoformat()}|0:note"
+    # The key an older version wrote: the rule's name, the message's id.
+    db = sqlite3.connect(world.ledger_path)
+    with db:
+        db.execute(
+            "UPDATE actions SET key = ?",
+            (f"Customer waits|200074|M:{message.id}|0:note",),
+        )
+        db.execute("PRAGMA user_version = 0")
+    db.close()
+    world.desk.tickets["200074"].thread.pop()  # the note: only the ledger remembers it
+    summary = world.run()
+    assert (summary.planned, world.changes("200074", "note")) == (0, 1)
+    assert _keys(world.ledger_path) == [key]
