@@ -5,6 +5,7 @@ The desk holds the scenario `python -m tests.timed_scenario` prepares (cassettes
 yesterday, which bumped its update time), D Resolved 8 days ago and E 2 days ago (both in a
 queue an admin made, "Resolved (automation)", id 20), F Open. The clock is pinned to the
 recording. Notifications go to a real loopback receiver (never recorded: its URL is a secret).
+The runs act as the automation agent (`auto.bot`), the scenario's agent steps as the admin.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def test_timed_and_event_rules_on_an_aged_desk(
     url, bodies = receiver
     ledger_path = tmp_path / "ledger.sqlite"
     with recorded("auto_timed_rules", ignore_hosts=["localhost"]) as (cassette, make_desk):
-        desk = make_desk(agent="admin")
+        admin = make_desk(agent="admin")  # the agents and customers of the scenario
+        desk = make_desk(agent="automation")  # the automation's own agent
         clock = {"now": recorded_now(cassette)}
 
         def run() -> RunSummary:
@@ -96,7 +98,7 @@ def test_timed_and_event_rules_on_an_aged_desk(
         after_first = {k: desk.get_ticket(n) for k, n in numbers.items()}
         # Then: a new High ticket, F's customer answers, C's customer answers and C goes
         # Pending again (a new arming).
-        new = desk.create_ticket(
+        new = admin.create_ticket(
             NewTicket(
                 name="Hal",
                 email="timed.h@example.com",
@@ -105,9 +107,9 @@ def test_timed_and_event_rules_on_an_aged_desk(
                 priority=Priority.HIGH,
             )
         )
-        desk.add_customer_message(numbers["f"], email="timed.f@example.com", text="Any news?")
-        desk.add_customer_message(numbers["c"], email="timed.c@example.com", text="Still broken")
-        desk.set_status(numbers["c"], "Pending")
+        admin.add_customer_message(numbers["f"], email="timed.f@example.com", text="Any news?")
+        admin.add_customer_message(numbers["c"], email="timed.c@example.com", text="Still broken")
+        admin.set_status(numbers["c"], "Pending")
         second = run()
         third = run()
         clock["now"] += timedelta(days=15)
@@ -117,6 +119,13 @@ def test_timed_and_event_rules_on_an_aged_desk(
 
     def replies(ticket: Any) -> int:
         return sum(1 for e in ticket.thread if e.type == "response" and closing in e.body)
+
+    # The closing replies are the automation agent's own responses (how the desk shows them
+    # sent); the status change's comment and the event rule's note end with their markers.
+    authors = {e.author for t in final.values() for e in t.thread if closing in e.body}
+    assert authors == {"Help Desk Automation"}
+    comments = [e.body for e in final["d"].thread if e.type == "note"]
+    assert any("[auto:close-resolved-after-a-week|status:Resolved@" in c for c in comments)
 
     # A, and B (flagged overdue yesterday, its update time bumped), closed on time, one reply
     # each that closed them.
@@ -140,5 +149,6 @@ def test_timed_and_event_rules_on_an_aged_desk(
     )
     notes = [e for e in final["f"].thread if e.type == "note" and "customer answered" in e.body]
     assert len(notes) == 1
+    assert f"[auto:customer-answered|event:{numbers['f']}:customer_replied:" in notes[0].body
     assert (first.failed, second.failed, third.failed, later.failed) == (0, 0, 0, 0)
     assert (third.done, third.planned) == (0, 0)
