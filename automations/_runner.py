@@ -2,11 +2,13 @@
 
 What is trusted where: a "done" in the ledger is trusted; what the ledger lacks, the desk
 decides. Notes, and the comments sent with status changes, assignments and transfers, end
-with an agent-visible marker of the action's once-only key (`_model.marker`); a nudge (a
-reply, which must carry nothing a customer could read) is known by being a response of the
-automation's own agent after the response that armed the rule. Just before a reply or note
-is sent the ticket is read again and planned again, so a second ledger, a copied rules file
-or a second machine cannot send it twice. A priority change leaves no trace on the ticket: with
+with an agent-visible marker of the action's once-only key (`_model.marker`); a reply (a
+nudge, a timed rule's reply: it must carry nothing a customer could read) is known by being a
+response of the automation's own agent after what armed the rule. Just before a reply or note
+is sent the ticket is read again and its rule planned again (a timed rule on the fresh page;
+an event rule's action is only looked for), so a second ledger, a copied rules file or a
+second machine cannot send it twice. A notification leaves nothing on the desk: it is never
+sent again once its answer was lost. A priority change leaves no trace on the ticket: with
 a new ledger it may be applied again (to the value it already has, which the desk answers as
 "already so"). An outcome left unknown is settled by the next run by reading the ticket,
 never by sending again.
