@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,7 @@ __all__ = [
     "Pass",
     "RunSummary",
     "conversation_of",
+    "listing_note",
     "signature_of",
     "snapshot_of",
 ]
@@ -161,7 +163,11 @@ class Desk(Protocol):
 
 @dataclass
 class RunSummary:
-    """What one pass did; `exit_code` is 0 when nothing failed and no outcome is unknown."""
+    """What one pass did; `exit_code` is 0 when nothing failed and no outcome is unknown.
+
+    `listing_seconds` is how long the queue's listing took; `every_seconds` the `--every`
+    interval the pass ran under (None when run once, e.g. from cron).
+    """
 
     run_id: str
     tickets: int = 0
@@ -175,6 +181,8 @@ class RunSummary:
     reconciled: int = 0
     capped: int = 0
     stopped: str | None = None
+    listing_seconds: float | None = None
+    every_seconds: float | None = None
 
     @property
     def exit_code(self) -> int:
@@ -182,12 +190,27 @@ class RunSummary:
 
     def line(self) -> str:
         """The one summary line a run prints."""
-        counts = ", ".join(
-            f"{k} {v}" for k, v in asdict(self).items() if k not in ("run_id", "stopped")
+        counts = ", ".join(f"{k} {v}" for k, v in asdict(self).items() if k not in _NOT_COUNTS)
+        note = listing_note(self.listing_seconds, self.every_seconds)
+        return (
+            f"run {self.run_id}: {counts}"
+            + (f"; {note}" if note else "")
+            + (f"; stopped: {self.stopped}" if self.stopped else "")
         )
-        return f"run {self.run_id}: {counts}" + (
-            f"; stopped: {self.stopped}" if self.stopped else ""
-        )
+
+
+_NOT_COUNTS = ("run_id", "stopped", "listing_seconds", "every_seconds")
+
+
+def listing_note(seconds: float | None, every: float | None) -> str:
+    """How long a pass's listing took, and whether it alone outlasted the `--every` interval."""
+    if seconds is None:
+        return ""
+    note = f"listing took {seconds:.1f} s"
+    if every is not None and seconds > every:
+        # --every takes whole minutes, hours or days.
+        note += f", longer than --every {every / 60:g}m: `osticket doctor` looks into it"
+    return note
 
 
 @dataclass
@@ -201,6 +224,8 @@ class Pass:
         audit: where every action is logged.
         clock: the current time (aware); injected so tests and `--at` can pin it.
         should_stop: checked between actions (a graceful SIGTERM).
+        every: the `--every` interval in seconds, if any (recorded with the run).
+        timer: seconds from a monotonic clock, to time the listing; injected by tests.
     """
 
     desk: Desk
@@ -209,6 +234,8 @@ class Pass:
     audit: AuditLog
     clock: Callable[[], datetime]
     should_stop: Callable[[], bool] = lambda: False
+    every: float | None = None
+    timer: Callable[[], float] = time.monotonic
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     notifiers: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> URL
     sender: Sender | None = None
@@ -232,7 +259,9 @@ class Pass:
         states = self._states()
         snapshots = []
         if rows is None:
-            rows = self.desk.list_tickets(self.rules.settings.queue)
+            started = self.timer()
+            rows = list(self.desk.list_tickets(self.rules.settings.queue))
+            summary.listing_seconds = round(self.timer() - started, 2)
         for row in rows:
             state = states.get(row.status or "")
             signature = signature_of(row)
@@ -366,7 +395,7 @@ class Pass:
 
     def run(self, *, max_actions: int | None = None, dry_run: bool = False) -> RunSummary:
         """Settle what the last run left open, then plan and execute under the caps."""
-        summary = RunSummary(self.run_id)
+        summary = RunSummary(self.run_id, every_seconds=self.every)
         started = self.clock()
         self.ledger.start_run(self.run_id, started)
         try:

@@ -33,7 +33,7 @@ from ._model import Decision
 from ._notify import NotifierError, body_text, resolve_url
 from ._planner import render_nudge
 from ._rules import EventRule, NudgeRule, RulesError, RulesFile, TimedRule, load_rules
-from ._runner import Pass, RunSummary, snapshot_of
+from ._runner import Pass, RunSummary, listing_note, snapshot_of
 from ._timed import render_for
 
 __all__ = ["auto", "demo", "watch"]
@@ -246,6 +246,7 @@ def auto_run(
             click.echo(f"Error: {exc}", err=True)
             click.get_current_context().exit(EXIT_BUSY)
         run.notifiers = _notifier_urls(rules, rules_file)
+        run.every = interval
         while True:
             run.should_stop = stop.is_set
             summary = run.run(max_actions=max_actions, dry_run=dry_run)
@@ -261,6 +262,7 @@ def auto_run(
                 run.clock,
                 notifiers=run.notifiers,
                 sender=run.sender,
+                every=interval,
             )
         if run.sender is not None:
             run.sender.close()
@@ -334,9 +336,12 @@ def auto_status(rules_file: str, as_json: bool) -> None:
         return
     for entry in runs:
         summary: dict[str, Any] = entry["summary"] or {}  # type: ignore[assignment]
+        seconds, every = summary.pop("listing_seconds", None), summary.pop("every_seconds", None)
+        note = listing_note(seconds, every)
         click.echo(
             f"{entry['started_at']}  run {entry['run_id']}: "
             + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "run_id" and v)
+            + (f"; {note}" if note else "")
         )
         for row in failed:
             if row.run_id == entry["run_id"]:

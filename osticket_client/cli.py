@@ -431,12 +431,17 @@ def ticket_find(state: CliState, /, query: str, limit: int, as_json: bool) -> No
 @json_option
 @pass_state
 def doctor(state: CliState, /, as_json: bool) -> None:
-    """Check the settings against the desk without changing anything (exit 1 on a failure)."""
+    """Check the settings against the desk without changing anything (exit 1 on a failure).
+
+    It also times one listing of the Open queue, as every automation pass starts with one.
+    """
     checks = []
     for check in run_checks(state.desk):
         checks.append(check)
         if not as_json:
             click.echo(f"{check.outcome:<5} {check.name}: {mask(check.detail)}")
+            for line in check.advice:
+                click.echo(f"      {line}")
     if as_json:
         click.echo(json.dumps([vars(c) for c in checks]))
     if any(c.outcome == "fail" for c in checks):

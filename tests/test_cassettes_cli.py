@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from osticket_client import NewTicket
+from osticket_client._doctor import listing_check, run_checks
 from osticket_client.cli import cli
+from tests.test_doctor import DEFAULT_10000, TUNED_10000, Ticks
 
 
 @pytest.fixture
@@ -125,3 +127,29 @@ def test_doctor_with_a_wrong_password(recorded: Any, desk_env: Any, run: Any) ->
     assert "fail  agent login: the desk refused the login of agent 'ostadmin': Access denied" in (
         result.output
     )
+
+
+def test_doctor_advises_on_a_desk_with_10000_open_tickets(recorded: Any) -> None:
+    # Recorded on a desk with 10,000 open tickets and MariaDB's default settings. A replay is
+    # fast whatever the desk's settings were: the listing's time is injected, as measured live
+    # on that desk both ways (tests/test_doctor.py).
+    with recorded("cli_doctor_large_desk") as (_, make_desk):
+        checks = {
+            c.name: c for c in run_checks(make_desk(agent="admin"), timer=Ticks(DEFAULT_10000))
+        }
+    listing = checks["listing"]
+    assert (listing.outcome, listing.detail) == (
+        "warn",
+        "Open queue: 10,000 rows in 25.9 s (2.6 s per 1,000 rows): slow for its size",
+    )
+    assert any("optimizer_search_depth = 0" in line for line in listing.advice)
+    assert listing_check(10_000, TUNED_10000).outcome == "ok"  # the same rows, the setting made
+    assert [(c.name, c.outcome) for c in checks.values()] == [
+        ("staff panel", "ok"),
+        ("API key", "ok"),
+        ("agent login", "ok"),
+        ("desk version", "ok"),
+        ("listing", "warn"),
+        ("agent role", "ok"),
+        ("database time zone", "ok"),
+    ]
