@@ -10,10 +10,10 @@ from typing import Literal
 
 from ._api import parse_create
 from ._client import OsTicket
-from ._errors import ApiError, OsTicketError
+from ._errors import ApiError, OsTicketError, TimeoutError
 from ._tickets import TicketSummary
 
-__all__ = ["Check", "listing_check", "run_checks"]
+__all__ = ["Check", "listing_check", "run_checks", "slow_for_its_size"]
 
 Outcome = Literal["ok", "warn", "fail", "skip"]
 
@@ -44,7 +44,7 @@ def run_checks(desk: OsTicket, *, timer: Callable[[], float] = time.monotonic) -
 
     Nothing is written: the key is checked with an empty create (refused before any ticket),
     the role by opening dialogs without posting them. `timer` (seconds, monotonic) times the
-    listing; tests inject it.
+    listing, and one page of the queue when the listing was slow; tests inject it.
     """
     yield _guard("staff panel", lambda: _panel(desk))
     yield _guard("API key", lambda: _api_key(desk))
@@ -61,7 +61,16 @@ def run_checks(desk: OsTicket, *, timer: Callable[[], float] = time.monotonic) -
     def listing() -> Check:
         started = timer()
         rows.extend(desk.list_tickets(1))
-        return listing_check(len(rows), timer() - started)
+        seconds = timer() - started
+        if not slow_for_its_size(len(rows), seconds):
+            return listing_check(len(rows), seconds)
+        # A page shows a handful of rows: it is slow only when the database's query is.
+        started = timer()
+        try:
+            desk._send("queue_page", params={"queue": "1"})
+        except TimeoutError:
+            return listing_check(len(rows), seconds, timer() - started, page_answered=False)
+        return listing_check(len(rows), seconds, timer() - started)
 
     # The listing also gives the ticket the next checks look at: the queue's HTML page would
     # cost as much again on a large desk.
@@ -148,17 +157,24 @@ def _db_zone(desk: OsTicket, row: TicketSummary) -> Check:
     )
 
 
-# When a listing is slow for its size. Measured on a loopback osTicket 1.18.1 desk (MariaDB
-# 10.11, 2 cores), the Open queue's CSV export as a pass fetches it: MEASUREMENTS.
-# A healthy desk lists at about 1-2 s per 1,000 rows whatever its size; MariaDB's default plan
-# grows with the square of the queue (a block-nested-loop scan per row), so its seconds per
-# 1,000 rows climb with the size. A listing is called slow above SLOW_PER_1000 s per 1,000
-# rows, and only once it takes SLOW_AFTER s in all: below that, the fixed cost of an export
-# (export, check, download: about 1 s) dominates the rate and a small queue costs nothing.
+# When a listing is slow, measured on a loopback osTicket 1.18.1 desk (MariaDB 10.11, 2 vCPUs
+# shared with other work; README, "Speed"), the Open queue's CSV export as a pass fetches it:
+# - 10,000 open tickets, MariaDB's defaults: 25.9-95.6 s (median 33.1 s of 5), i.e. 2.6 s or
+#   more per 1,000 rows; 1,200 open among 10,000 tickets: 4.8-11.8 s (4-10 s per 1,000).
+# - the same 10,000 with optimizer_search_depth = 0: 4.9-29.1 s (median 14.9 s of 10), i.e.
+#   0.5-2.9 s per 1,000; a small healthy desk, 1,226 open tickets: 1.75 s (1.4 s per 1,000).
+# The export's time alone overlaps between the two on a busy machine: PHP writes every row,
+# and with the setting no query ran longer than a second while exports still took up to 29 s.
+# So a listing slower than SLOW_PER_1000 (once it takes SLOW_AFTER s in all: below that, an
+# export's fixed cost of about 1 s dominates the rate and a small queue costs nothing) is
+# checked against one page of the queue: a few rendered rows, slow only when the query is:
+# 22.1 s with the defaults, 0.6 s with the setting (a healthy page takes about 0.5 s whatever
+# the agent's page size). Past SLOW_PAGE the query is the likely cause; below it, the server.
 SLOW_PER_1000 = 2.0
 SLOW_AFTER = 5.0
+SLOW_PAGE = 5.0
 
-_ADVICE = (
+_CAUSE = (
     "likely cause (it cannot be told for sure from outside the database): MariaDB's optimizer"
     " joins ost_ticket__cdata last with a full scan, so a listing costs about the queue's size"
     " times all the desk's tickets (osTicket issue #6634, pull request #6034)",
@@ -168,12 +184,37 @@ _ADVICE = (
     "https://github.com/osTicket/osTicket/issues/6634"
     " https://github.com/osTicket/osTicket/pull/6034",
 )
+_BUSY = (
+    "the database answers a page of the queue quickly, so its query plan is likely not the"
+    " cause (it cannot be told for sure from outside): the web server writing the export"
+    " (PHP) may be short of CPU; run `osticket doctor` again when the desk is quieter",
+)
 
 
-def listing_check(rows: int, seconds: float) -> Check:
-    """Judge one listing of the Open queue: `rows` tickets in `seconds` (a pure function)."""
+def slow_for_its_size(rows: int, seconds: float) -> bool:
+    """Whether listing `rows` tickets in `seconds` is slower than a healthy desk lists."""
+    return seconds >= SLOW_AFTER and seconds * 1000 > SLOW_PER_1000 * rows
+
+
+def listing_check(
+    rows: int, seconds: float, page_seconds: float | None = None, *, page_answered: bool = True
+) -> Check:
+    """Judge one listing of the Open queue (a pure function).
+
+    Args:
+        rows: the tickets the export held.
+        seconds: how long the export took (export, check, download).
+        page_seconds: how long one page of the queue took, timed when the export was slow.
+        page_answered: False when the page got no answer within the client's timeout.
+    """
     per_1000 = seconds * 1000 / rows if rows else 0.0
     detail = f"Open queue: {rows:,} rows in {seconds:.1f} s ({per_1000:.1f} s per 1,000 rows)"
-    if seconds < SLOW_AFTER or per_1000 <= SLOW_PER_1000:
+    if not slow_for_its_size(rows, seconds):
         return Check("listing", "ok", detail)
-    return Check("listing", "warn", detail + ": slow for its size", _ADVICE)
+    detail += ": slow for its size"
+    if page_seconds is None:
+        return Check("listing", "warn", detail, _CAUSE)
+    detail += f"; one page of the queue took {page_seconds:.1f} s" + (
+        "" if page_answered else " and got no answer"
+    )
+    return Check("listing", "warn", detail, _CAUSE if page_seconds >= SLOW_PAGE else _BUSY)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from osticket_client import NewTicket
 from osticket_client._doctor import listing_check, run_checks
 from osticket_client.cli import cli
-from tests.test_doctor import DEFAULT_10000, TUNED_10000, Ticks
+from tests.test_doctor import DEFAULT_10000, DEFAULT_PAGE, TUNED_10000, Ticks
 
 
 @pytest.fixture
@@ -135,12 +135,14 @@ def test_doctor_advises_on_a_desk_with_10000_open_tickets(recorded: Any) -> None
     # on that desk both ways (tests/test_doctor.py).
     with recorded("cli_doctor_large_desk") as (_, make_desk):
         checks = {
-            c.name: c for c in run_checks(make_desk(agent="admin"), timer=Ticks(DEFAULT_10000))
+            c.name: c
+            for c in run_checks(make_desk(agent="admin"), timer=Ticks(DEFAULT_10000, DEFAULT_PAGE))
         }
     listing = checks["listing"]
     assert (listing.outcome, listing.detail) == (
         "warn",
-        "Open queue: 10,000 rows in 25.9 s (2.6 s per 1,000 rows): slow for its size",
+        "Open queue: 10,000 rows in 25.9 s (2.6 s per 1,000 rows): slow for its size;"
+        " one page of the queue took 22.1 s",
     )
     assert any("optimizer_search_depth = 0" in line for line in listing.advice)
     assert listing_check(10_000, TUNED_10000).outcome == "ok"  # the same rows, the setting made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -116,7 +117,7 @@ class World:
                 AuditLog(self.audit_path),
                 lambda: self.now,
                 every=every,
-                **({"timer": timer} if timer else {}),
+                timer=timer or time.monotonic,
             )
             return run.run(**kwargs)
         finally:
