@@ -208,7 +208,10 @@ def listing_check(
         page_answered: False when the page got no answer within the client's timeout.
     """
     per_1000 = seconds * 1000 / rows if rows else 0.0
-    detail = f"Open queue: {rows:,} rows in {seconds:.1f} s ({per_1000:.1f} s per 1,000 rows)"
+    detail = (
+        f"Open queue: {rows:,} row{'' if rows == 1 else 's'} in {seconds:.1f} s"
+        f" ({per_1000:.1f} s per 1,000 rows)"
+    )
     if not slow_for_its_size(rows, seconds):
         return Check("listing", "ok", detail)
     detail += ": slow for its size"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from functools import partial
 from typing import Any
 
 import pytest
@@ -101,8 +103,17 @@ def test_cli_errors_on_a_real_desk(recorded: Any, desk_env: Any, run: Any) -> No
         ("viewer", 0, "warn  agent role: may do none of the actions; may not close, assign"),
     ],
 )
-def test_doctor(recorded: Any, desk_env: Any, run: Any, agent: str, code: int, role: str) -> None:
+def test_doctor(
+    recorded: Any,
+    desk_env: Any,
+    run: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    agent: str,
+    code: int,
+    role: str,
+) -> None:
     env = desk_env(agent=agent)
+    monkeypatch.setattr("osticket_client.cli.run_checks", partial(run_checks, timer=Ticks(1.2)))
     with recorded(f"cli_doctor_{agent}") as (_, make_desk):
         # The role and time-zone checks need an open ticket to look at.
         make_desk().create_ticket(
@@ -115,8 +126,11 @@ def test_doctor(recorded: Any, desk_env: Any, run: Any, agent: str, code: int, r
     assert lines[1].startswith("ok    API key: accepted")
     assert lines[2] == f"ok    agent login: logged in as {env['OSTICKET_USERNAME']}"
     assert lines[3] == "ok    desk version: v1.18.1"
-    assert lines[4].startswith(role)
-    assert lines[5] == "ok    database time zone: UTC matches the desk"
+    assert re.fullmatch(
+        r"ok    listing: Open queue: \d+ rows? in 1\.2 s \(\d+\.\d s per 1,000 rows\)", lines[4]
+    )
+    assert lines[5].startswith(role)
+    assert lines[6] == "ok    database time zone: UTC matches the desk"
 
 
 def test_doctor_with_a_wrong_password(recorded: Any, desk_env: Any, run: Any) -> None:
