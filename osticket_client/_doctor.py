@@ -159,17 +159,17 @@ def _db_zone(desk: OsTicket, row: TicketSummary) -> Check:
 
 # When a listing is slow, measured on a loopback osTicket 1.18.1 desk (MariaDB 10.11, 2 vCPUs
 # shared with other work; README, "Speed"), the Open queue's CSV export as a pass fetches it:
-# - 10,000 open tickets, MariaDB's defaults: 25.9-95.6 s (median 33.1 s of 5), i.e. 2.6 s or
-#   more per 1,000 rows; 1,200 open among 10,000 tickets: 4.8-11.8 s (4-10 s per 1,000).
-# - the same 10,000 with optimizer_search_depth = 0: 4.9-29.1 s (median 14.9 s of 10), i.e.
-#   0.5-2.9 s per 1,000; a small healthy desk, 1,226 open tickets: 1.75 s (1.4 s per 1,000).
-# The export's time alone overlaps between the two on a busy machine: PHP writes every row,
-# and with the setting no query ran longer than a second while exports still took up to 29 s.
+# - 10,000 open tickets, MariaDB's defaults: 25.9-95.6 s (median 38.4 s of 9), 2.6 s or more
+#   per 1,000 rows; 1,200 open among 10,000 tickets: 4.8-11.8 s (4-10 s per 1,000).
+# - the same 10,000 with optimizer_search_depth = 0: 4.9-29.1 s (median 14.8 s of 13), 0.5-2.9 s
+#   per 1,000; a small healthy desk, 1,226 open tickets: 1.75 s (1.4 s per 1,000).
+# The export's time alone overlaps between the two on a busy machine: PHP writes every row, and
+# with the setting no query ran longer than a second while exports still took up to 29 s.
 # So a listing slower than SLOW_PER_1000 (once it takes SLOW_AFTER s in all: below that, an
-# export's fixed cost of about 1 s dominates the rate and a small queue costs nothing) is
-# checked against one page of the queue: a few rendered rows, slow only when the query is:
-# 22.1 s with the defaults, 0.6 s with the setting (a healthy page takes about 0.5 s whatever
-# the agent's page size). Past SLOW_PAGE the query is the likely cause; below it, the server.
+# export's fixed cost of about 1 s dominates the rate, and a small queue costs nothing) is
+# checked against one page of the queue, a few rendered rows, slow only when the query is:
+# 22-28 s with the defaults (once no answer within 30 s), 0.6-0.9 s with the setting (a healthy
+# page takes about 0.5 s whatever its size). Past SLOW_PAGE the query is the likely cause.
 SLOW_PER_1000 = 2.0
 SLOW_AFTER = 5.0
 SLOW_PAGE = 5.0

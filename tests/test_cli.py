@@ -183,7 +183,7 @@ def test_profile_flag_uses_the_profile_whole(runner: CliRunner, tmp_path: Path) 
 def test_doctor_prints_advice_under_its_check_and_in_json(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slow = listing_check(10_000, 25.9, 22.1)
+    slow = listing_check(10_000, 41.8, 28.3)
 
     def checks(desk: object) -> Iterator[Check]:
         yield Check("desk version", "ok", "v1.18.1")
