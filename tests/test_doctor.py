@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
-from osticket_client._doctor import listing_check, slow_for_its_size
+from osticket_client import TimeoutError
+from osticket_client._doctor import _timed_listing, listing_check, slow_for_its_size
 
 # Seconds measured live in `osticket doctor` runs on a desk with 10,000 open tickets (README,
 # "Speed"; osticket_client/_doctor.py has the ranges): the Open queue's CSV export, then one page
@@ -84,3 +87,42 @@ def test_a_page_that_gets_no_answer_counts_as_slow() -> None:
     check = listing_check(10_000, 41.8, 30.0, page_answered=False)
     assert check.detail.endswith("; one page of the queue took 30.0 s and got no answer")
     assert any("optimizer_search_depth = 0" in line for line in check.advice)
+
+
+class QueueDesk:
+    """What the listing check asks of a desk: the export's rows, then maybe one page."""
+
+    def __init__(self, rows: int, page: Exception | None = None) -> None:
+        self.rows, self.page, self.pages = rows, page, 0
+
+    def list_tickets(self, queue: int) -> list[Any]:
+        return [object()] * self.rows
+
+    def _send(self, route: str, params: dict[str, str]) -> None:
+        assert (route, params) == ("queue_page", {"queue": "1"})
+        self.pages += 1
+        if self.page is not None:
+            raise self.page
+
+
+@pytest.mark.parametrize(
+    ("page", "ends_with", "cause"),
+    [
+        (None, "one page of the queue took 28.3 s", True),
+        (TimeoutError("no answer"), "one page of the queue took 28.3 s and got no answer", True),
+    ],
+)
+def test_a_slow_listing_times_one_page(page: Exception | None, ends_with: str, cause: bool) -> None:
+    desk = QueueDesk(10_000, page)
+    rows: list[Any] = []
+    check = _timed_listing(cast(Any, desk), Ticks(DEFAULT_10000, DEFAULT_PAGE), rows)
+    assert (len(rows), desk.pages) == (10_000, 1)
+    assert check.detail.endswith(ends_with)
+    assert any("optimizer_search_depth = 0" in line for line in check.advice) == cause
+
+
+def test_a_quick_listing_reads_no_page() -> None:
+    desk = QueueDesk(10_000)
+    rows: list[Any] = []
+    check = _timed_listing(cast(Any, desk), Ticks(TUNED_10000), rows)
+    assert (check.outcome, desk.pages, len(rows)) == ("ok", 0, 10_000)
