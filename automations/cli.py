@@ -8,7 +8,6 @@ the desk's lock. The other codes are the `osticket` ones.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -20,7 +19,15 @@ from typing import Any
 
 import click
 
-from osticket_client import ServerError, TransportError, UnknownChoice
+from osticket_client import (
+    ServerError,
+    TransportError,
+    UnknownChoice,
+    echo,
+    echo_json,
+    printable,
+    table,
+)
 from osticket_client._cli_support import CliState, fail, json_option, pass_state, reported_errors
 from osticket_client._masking import mask
 from osticket_client._pages import readable_text
@@ -46,7 +53,7 @@ def _rules(path: str) -> RulesFile:
     try:
         return load_rules(path)
     except RulesError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        echo(f"Error: {exc}", err=True)
         click.get_current_context().exit(2)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -124,7 +131,7 @@ def auto_check(state: CliState, /, rules_file: str, against_desk: bool) -> None:
                     except UnknownChoice as exc:
                         problems.append(str(exc))
     for problem in problems:
-        click.echo(f"Error: {problem}", err=True)
+        echo(f"Error: {problem}", err=True)
     if problems:
         click.get_current_context().exit(2)
     base = Path(rules_file).resolve().parent
@@ -132,39 +139,45 @@ def auto_check(state: CliState, /, rules_file: str, against_desk: bool) -> None:
         try:
             resolve_url(name, notifier, base)
         except NotifierError as exc:  # may be set only where the runs happen
-            click.echo(f"warning: {exc}", err=True)
+            echo(f"warning: {exc}", err=True)
     enabled = sum(1 for r in rules.rules if r.enabled)
     where = " and every name resolves on the desk" if against_desk else ""
-    click.echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
+    echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
 
 
 def _print_decisions(decisions: list[Decision], as_json: bool, explain: bool) -> None:
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "ticket": d.number,
-                        "rule": d.rule,
-                        "reason": d.reason,
-                        "action": None
-                        if d.action is None
-                        else {"kind": d.action.kind, "value": d.action.value, "key": d.action.key},
-                    }
-                    for d in decisions
-                ],
-                ensure_ascii=False,
-            )
+        echo_json(
+            [
+                {
+                    "ticket": d.number,
+                    "rule": d.rule,
+                    "reason": d.reason,
+                    "action": None
+                    if d.action is None
+                    else {"kind": d.action.kind, "value": d.action.value, "key": d.action.key},
+                }
+                for d in decisions
+            ]
         )
         return
     shown = decisions if explain else [d for d in decisions if d.action is not None]
     if not shown:
-        click.echo("nothing to do")
+        echo("nothing to do")
         return
-    click.echo(f"{'ticket':<8}  {'rule':<28}  {'action':<32}  reason")
-    for d in shown:
-        action = "-" if d.action is None else f"{d.action.kind} {_short(_shown(d))}"
-        click.echo(f"{d.number:<8}  {_short(d.rule, 28):<28}  {action:<32}  {d.reason}")
+    table(
+        ("ticket", "rule", "action", "reason"),
+        (
+            (
+                d.number,
+                d.rule,
+                "-" if d.action is None else f"{d.action.kind} {_short(_shown(d))}",
+                d.reason,
+            )
+            for d in shown
+        ),
+        (8, 28, 32, None),
+    )
 
 
 def _shown(decision: Decision) -> str:
@@ -179,12 +192,8 @@ def _shown(decision: Decision) -> str:
     return action.value
 
 
-def _printable(text: str) -> str:
-    """Desk text made safe for a terminal: control characters (escape sequences) replaced."""
-    return "".join(c if c.isprintable() or c == "\n" else "?" for c in text)
-
-
 def _short(text: str, width: int = 20) -> str:
+    """A value on one line (its blanks collapsed), cut to `width` characters."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -215,7 +224,7 @@ def auto_plan(
     if wanted:
         decisions = [d for d in decisions if d.number == wanted]
         if not decisions and not as_json:
-            click.echo(
+            echo(
                 f"ticket {wanted} is in no enabled rule's scope (help topic, status)"
                 if wanted in listed
                 else f"ticket {wanted} is not among the {len(listed)} ticket(s) the rules look"
@@ -243,14 +252,14 @@ def auto_run(
         try:
             run.ledger.acquire()
         except LedgerBusy as exc:
-            click.echo(f"Error: {exc}", err=True)
+            echo(f"Error: {exc}", err=True)
             click.get_current_context().exit(EXIT_BUSY)
         run.notifiers = _notifier_urls(rules, rules_file)
         run.every = interval
         while True:
             run.should_stop = stop.is_set
             summary = run.run(max_actions=max_actions, dry_run=dry_run)
-            click.echo(summary.line())
+            echo(summary.line())
             code = summary.exit_code
             if interval is None or stop.wait(interval):
                 break
@@ -282,7 +291,7 @@ def _notifier_urls(rules: RulesFile, rules_path: str) -> dict[str, str]:
     try:
         return {name: resolve_url(name, rules.notifiers[name], base) for name in sorted(used)}
     except NotifierError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        echo(f"Error: {exc}", err=True)
         click.get_current_context().exit(EXIT_CONFIGURATION)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -319,46 +328,45 @@ def auto_status(rules_file: str, as_json: bool) -> None:
     finally:
         ledger.close()
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "runs": [
-                        {**r, "failed": [_row(f) for f in failed if f.run_id == r["run_id"]]}
-                        for r in runs
-                    ],
-                    "unsettled": [
-                        {**_row(r), "state": r.state, "since": r.intended_at.isoformat()}
-                        for r in open_actions
-                    ],
-                }
-            )
+        echo_json(
+            {
+                "runs": [
+                    {**r, "failed": [_row(f) for f in failed if f.run_id == r["run_id"]]}
+                    for r in runs
+                ],
+                "unsettled": [
+                    {**_row(r), "state": r.state, "since": r.intended_at.isoformat()}
+                    for r in open_actions
+                ],
+            }
         )
         return
     for entry in runs:
         summary: dict[str, Any] = entry["summary"] or {}  # type: ignore[assignment]
         seconds, every = summary.pop("listing_seconds", None), summary.pop("every_seconds", None)
         note = listing_note(seconds, every)
-        click.echo(
+        echo(
             f"{entry['started_at']}  run {entry['run_id']}: "
             + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "run_id" and v)
             + (f"; {note}" if note else "")
         )
         for row in failed:
             if row.run_id == entry["run_id"]:
-                click.echo(
-                    f"  failed: ticket {row.number} {row.kind} (rule {row.rule}):"
-                    f" {row.message or 'no reason recorded'}"
+                echo(
+                    f"  failed: ticket {printable(row.number)} {row.kind}"
+                    f" (rule {printable(row.rule)}): {row.message or 'no reason recorded'}"
                 )
     if not runs:
-        click.echo("no runs yet")
+        echo("no runs yet")
     for row in open_actions:
         then = (
             f"{row.message}; look at the receiver"
             if row.kind == "notify" and row.state == "unknown"
             else "settled by the next run"
         )
-        click.echo(
-            f"outcome {row.state}: ticket {row.number} {row.kind} (rule {row.rule},"
+        echo(
+            f"outcome {row.state}: ticket {printable(row.number)} {row.kind}"
+            f" (rule {printable(row.rule)},"
             f" since {row.intended_at.isoformat()}): {then}"
         )
 
@@ -396,13 +404,13 @@ def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> 
         if not shown:
             raise click.ClickException(f"rule {rule!r} sends no reply or notification")
         for label, text in shown:
-            click.echo(f"{label}:\n{_printable(text)}")
+            echo(f"{label}:\n{printable(text, multiline=True)}")
         return
     try:
         html = render_nudge(chosen, snapshot)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(readable_text(html))
+    echo(readable_text(html))
 
 
 @click.command()
@@ -427,7 +435,7 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
     try:
         lock, store = locked_store(Path(state_file))
     except LedgerBusy as exc:
-        click.echo(f"Error: {exc}", err=True)
+        echo(f"Error: {exc}", err=True)
         click.get_current_context().exit(EXIT_BUSY)
     out = sys.stdout
     try:
@@ -438,7 +446,7 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
                 except (TransportError, ServerError) as exc:
                     if once:
                         raise
-                    click.echo(f"Error: {mask(str(exc))}", err=True)  # it may be back next pass
+                    echo(f"Error: {mask(str(exc))}", err=True)  # it may be back next pass
                 if once or stop.wait(interval):
                     break
     except KeyboardInterrupt:
@@ -456,7 +464,7 @@ def demo(as_json: bool) -> None:
 
     decisions, now = run_demo()
     if not as_json:
-        click.echo(
+        echo(
             f"Example rules planned against a recording of a real osTicket desk,"
             f" as of {now.replace(microsecond=0).isoformat()}:\n"
         )
