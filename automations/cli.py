@@ -171,7 +171,7 @@ def _print_decisions(decisions: list[Decision], as_json: bool, explain: bool) ->
             (
                 d.number,
                 d.rule,
-                "-" if d.action is None else f"{d.action.kind} {_short(_shown(d))}",
+                "-" if d.action is None else f"{d.action.kind} {' '.join(_shown(d).split())}",
                 d.reason,
             )
             for d in shown
@@ -190,12 +190,6 @@ def _shown(decision: Decision) -> str:
         text = readable_text(action.value)
         return f"{text} (status {action.status})" if action.status else text
     return action.value
-
-
-def _short(text: str, width: int = 20) -> str:
-    """A value on one line (its blanks collapsed), cut to `width` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @auto.command("plan")

@@ -170,7 +170,8 @@ def write_csv(stream: IO[str], headings: Sequence[str], rows: Iterable[Sequence[
 
     A text cell that starts with ``= + - @``, also after blanks, tabs or line breaks (which
     spreadsheets skip), gets a leading ``'`` so it is shown as text; other cells are written
-    exactly (numbers as numbers, None as empty). Rows end with ``\\n``: open a file with
+    exactly. Text is always quoted (a lone carriage return stays inside its cell), numbers
+    are not, None is an empty cell. Rows end with ``\\n``: open a file with
     ``newline=""`` (and ``encoding="utf-8-sig"`` for Excel to detect UTF-8). Characters the
     stream's encoding lacks are replaced; on a terminal, control characters are escaped.
 
@@ -179,7 +180,7 @@ def write_csv(stream: IO[str], headings: Sequence[str], rows: Iterable[Sequence[
         headings: the first row.
         rows: the data rows, cells of any type `csv` writes.
     """
-    writer = csv.writer(_Fitted(stream), lineterminator="\n")
+    writer = csv.writer(_Fitted(stream), lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow([_neutral(h) for h in headings])
     writer.writerows([_neutral(c) for c in row] for row in rows)
 
