@@ -59,7 +59,12 @@ class Outcome:
 
 
 def session(
-    record: bool, cassette: str, env: dict[str, str], commands: list[list[str]], encoding: str
+    record: bool,
+    cassette: str,
+    env: dict[str, str],
+    commands: list[list[str]],
+    encoding: str,
+    stdin: str = "",
 ) -> list[Outcome]:
     """Run `commands` one after the other against a recorded desk, output in `encoding`.
 
@@ -74,6 +79,7 @@ def session(
         [sys.executable, "-m", "tests.cli_session", cassette, json.dumps(commands)],
         cwd=ROOT,
         env={**os.environ, **env, "PYTHONIOENCODING": encoding},
+        input=stdin.encode(encoding),
         capture_output=True,
         timeout=120,
         check=False,
@@ -172,6 +178,21 @@ def test_ticket_commands_in_a_legacy_code_page(
     assert ("?????? · ?? · ?" if legacy else "Заметка · 备注 · ☕") in out[12].stdout
     assert out[13].stdout.startswith("ok    staff panel")
     assert "practice ticket(s) to close" in out[14].stdout
+
+
+@pytest.mark.parametrize("encoding", LEGACY)
+def test_lab_in_a_legacy_code_page(desk_env: Any, record_config: Any, encoding: str) -> None:
+    if record_config:
+        pytest.skip("replays the lab cassettes of tests/test_cassettes_lab.py")
+    env = desk_env(agent="admin")
+    (plan,) = session(False, "lab_setup", env, [["lab", "setup", "--dry-run"]], encoding)
+    walk = ["lab", "walkthrough", "--pause"]
+    (walked,) = session(False, "lab_walkthrough", env, [walk], encoding, stdin="\n" * 7)
+    assert (plan.code, walked.code) == (0, 0), walked.stderr
+    assert "topic   Practice Lab" in plan.stdout
+    assert walked.stdout.count("  look at: ") == 8
+    assert "Done: the ticket went from intake to closure." in walked.stdout
+    assert_printable([plan, walked])
 
 
 RULES = """\
