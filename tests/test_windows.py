@@ -120,7 +120,9 @@ def test_ledger_paths_in_a_rules_file_on_windows(
 ) -> None:
     rules = parse_rules(f"[settings]\nledger = '{written}'\n", "rules.toml")
     rules_file = r"C:\Users\Ada Lovelace\Automations\rules.toml"
-    assert auto_cli._beside(rules_file, rules.settings.ledger) == PureWindowsPath(used)
+    assert PureWindowsPath(auto_cli._beside(rules_file, rules.settings.ledger)) == PureWindowsPath(
+        used
+    )
 
 
 def test_the_secret_file_is_opened_new_and_binary_as_on_windows(
