@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -240,9 +241,12 @@ def auto_run(
     """Run the rules once (or --every N), once-only and within the caps."""
     rules = _rules(rules_file)
     interval = _every(every) if every else None
-    stop = _stop_on_sigterm()
     code = 0
-    with reported_errors(), _pass(state, rules_file, rules, _utc_now) as run:
+    with (
+        _stop_on_signals() as stop,
+        reported_errors(),
+        _pass(state, rules_file, rules, _utc_now) as run,
+    ):
         try:
             run.ledger.acquire()
         except LedgerBusy as exc:
@@ -255,7 +259,7 @@ def auto_run(
             summary = run.run(max_actions=max_actions, dry_run=dry_run)
             echo(summary.line())
             code = summary.exit_code
-            if interval is None or stop.wait(interval):
+            if interval is None or _wait(stop, interval):
                 break
             run = Pass(
                 run.desk,
@@ -298,11 +302,39 @@ def _every(value: str) -> float:
         raise click.BadParameter(str(exc), param_hint="--every") from None
 
 
-def _stop_on_sigterm() -> threading.Event:
-    """An event set by SIGTERM: a loop stops cleanly between passes (or actions)."""
+# Ctrl+C, the service manager's stop (POSIX) and Ctrl+Break (a Windows console; Task
+# Scheduler's "End" is TerminateProcess, which no process sees: the ledger covers that).
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by the first stop signal: the run finishes the action in flight, then
+    ends. A second signal of the same kind acts at once, as if no handler were installed.
+    The handlers the process had are put back after the block."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    return stop
+
+    def handle(signum: int, frame: Any) -> None:
+        stop.set()
+        again = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, again)
+
+    numbers = [getattr(signal, name) for name in _STOP_SIGNALS if hasattr(signal, name)]
+    before = {number: signal.signal(number, handle) for number in numbers}
+    try:
+        yield stop
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+def _wait(stop: threading.Event, seconds: float) -> bool:
+    """Wait `seconds` or until `stop` is set, waking every second: a Python signal handler
+    runs only between waits, and on Windows a long wait is not cut short by Ctrl+C."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        stop.wait(min(left, 1.0))
+    return stop.is_set()
 
 
 def _utc_now() -> datetime:
@@ -425,7 +457,6 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
     from ._watch import locked_store, watch_pass
 
     interval = _every(every)
-    stop = _stop_on_sigterm()
     try:
         lock, store = locked_store(Path(state_file))
     except LedgerBusy as exc:
@@ -433,7 +464,7 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
         click.get_current_context().exit(EXIT_BUSY)
     out = sys.stdout
     try:
-        with reported_errors():
+        with reported_errors(), _stop_on_signals() as stop:
             while True:
                 try:
                     watch_pass(state.desk, store, queue, _utc_now(), out, links_of(state.desk))
@@ -441,9 +472,9 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
                     if once:
                         raise
                     echo(f"Error: {mask(str(exc))}", err=True)  # it may be back next pass
-                if once or stop.wait(interval):
+                if once or _wait(stop, interval):
                     break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl+C during a pass
         pass
     finally:
         store.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path, PureWindowsPath
@@ -14,10 +15,12 @@ from types import SimpleNamespace
 from typing import IO, Any, ClassVar
 
 import pytest
+from click.testing import CliRunner
 
 from automations import cli as auto_cli
 from automations._rules import parse_rules
 from osticket_client import ConfigurationError, _admin, _config, load_settings
+from osticket_client.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 APPDATA = r"C:\Users\Ada Lovelace\AppData\Roaming"
@@ -190,3 +193,48 @@ def test_a_second_scheduled_run_finds_the_lock_held_by_another_process(tmp_path:
         second.stderr.startswith("Error: another run holds ") and "Traceback" not in second.stderr
     )
     assert second.stderr.count("\n") == 1
+
+
+class OnePass:
+    """Stands for a pass of `auto run --every`: records itself, sends `signals` to the process."""
+
+    passes: ClassVar[list[OnePass]] = []
+    signals: ClassVar[list[int]] = []
+
+    def __init__(self, desk: Any, rules: Any, ledger: Any, audit: Any, clock: Any) -> None:
+        self.desk, self.ledger, self.audit, self.clock = desk, ledger, audit, clock
+        self.should_stop: Any = lambda: False
+
+    def run(self, max_actions: int | None, dry_run: bool) -> Any:
+        self.passes.append(self)
+        for number in self.signals if len(self.passes) == 1 else []:
+            signal.raise_signal(number)  # Ctrl+C or Ctrl+Break while the pass works
+        stopped = "asked to stop" if self.should_stop() else None
+        return SimpleNamespace(line=lambda: f"pass {len(self.passes)}: {stopped}", exit_code=0)
+
+
+@pytest.mark.parametrize("key", ["SIGINT", "SIGBREAK"])
+def test_ctrl_c_or_ctrl_break_ends_an_every_loop_after_the_pass(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: str
+) -> None:
+    # Linux has no SIGBREAK: a signal it has stands in for it, as the handler sees only a number.
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)
+    number = getattr(signal, key)
+    before = signal.getsignal(number)
+    monkeypatch.setattr(auto_cli, "Pass", OnePass)
+    monkeypatch.setattr(OnePass, "passes", [])
+    monkeypatch.setattr(OnePass, "signals", [number])
+    rules = tmp_path / "rules.toml"
+    rules.write_text("", encoding="utf-8")
+    args = ["--url", "http://desk.invalid/", "auto", "run", str(rules), "--every", "1h"]
+    result = CliRunner().invoke(cli, args)
+    assert (result.exit_code, result.output) == (0, "pass 1: asked to stop\n")
+    assert signal.getsignal(number) == before  # the process's own handler is back
+
+    # Pressed twice, the second acts at once.
+    monkeypatch.setattr(OnePass, "passes", [])
+    monkeypatch.setattr(OnePass, "signals", [number, number])
+    if key == "SIGINT":
+        twice = CliRunner().invoke(cli, args)
+        assert twice.exit_code == 1 and "Aborted!" in twice.output
+    assert signal.getsignal(number) == before
