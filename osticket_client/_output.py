@@ -76,15 +76,16 @@ def _fit(text: str, stream: IO[str] | None, err: bool = False) -> str:
     return text
 
 
-def echo(text: str = "", *, err: bool = False) -> None:
-    """Write one line (or several) to standard output, or standard error with `err`.
+def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Write a line (or several) to standard output, or standard error with `err`.
 
     Control characters are escaped (newlines and tabs kept) and characters the stream's
     encoding lacks are replaced: nothing a desk sends can break the terminal or the encoding.
+    With `nl` false no newline is added (a line finished later).
     """
     stream = _stream(err)
     if stream is not None:
-        click.echo(_fit(printable(text, multiline=True), stream, err), err=err)
+        click.echo(_fit(printable(text, multiline=True), stream, err), err=err, nl=nl)
 
 
 def echo_json(data: Any, *, indent: int | None = None) -> None:
