@@ -17,8 +17,8 @@ from typing import IO, Any, ClassVar
 import pytest
 from click.testing import CliRunner
 
+from automations import _rules
 from automations import cli as auto_cli
-from automations._rules import parse_rules
 from osticket_client import ConfigurationError, _admin, _config, load_settings
 from osticket_client.cli import cli
 
@@ -38,13 +38,16 @@ class WindowsDisk(PureWindowsPath):
         return self
 
     def read_text(self, encoding: str) -> str:
+        return self.read_bytes().decode(encoding)
+
+    def read_bytes(self) -> bytes:
         try:
-            return self.files[PureWindowsPath(self)]
+            return self.files[PureWindowsPath(self)].encode("utf-8")
         except KeyError:
             raise FileNotFoundError(2, "The system cannot find the file specified") from None
 
     def open(self, mode: str) -> IO[bytes]:
-        return io.BytesIO(self.read_text("utf-8").encode("utf-8"))
+        return io.BytesIO(self.read_bytes())
 
 
 @pytest.fixture
@@ -53,6 +56,7 @@ def windows(monkeypatch: pytest.MonkeyPatch) -> dict[PureWindowsPath, str]:
     monkeypatch.setattr(_config, "os", SimpleNamespace(name="nt", environ={}))
     monkeypatch.setattr(_config, "Path", WindowsDisk)
     monkeypatch.setattr(auto_cli, "Path", WindowsDisk)
+    monkeypatch.setattr(_rules, "Path", WindowsDisk)
     files: dict[PureWindowsPath, str] = {}
     monkeypatch.setattr(WindowsDisk, "files", files)
     return files
@@ -121,11 +125,12 @@ def test_backslashes_in_a_double_quoted_toml_string_are_a_config_error(
 def test_ledger_paths_in_a_rules_file_on_windows(
     windows: dict[PureWindowsPath, str], written: str, used: str
 ) -> None:
-    rules = parse_rules(f"[settings]\nledger = '{written}'\n", "rules.toml")
     rules_file = r"C:\Users\Ada Lovelace\Automations\rules.toml"
-    assert PureWindowsPath(auto_cli._beside(rules_file, rules.settings.ledger)) == PureWindowsPath(
-        used
-    )
+    # Notepad's byte order mark, and a path in TOML single quotes (backslashes kept).
+    windows[PureWindowsPath(rules_file)] = f"\ufeff[settings]\nledger = '{written}'\n"
+    rules = _rules.load_rules(rules_file)
+    used_path = auto_cli._beside(rules_file, rules.settings.ledger)
+    assert PureWindowsPath(used_path) == PureWindowsPath(used)
 
 
 def test_the_secret_file_is_opened_new_and_binary_as_on_windows(
