@@ -13,6 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from automations._model import Decision, PlannedAction
+from automations.cli import _print_decisions
 from osticket_client import echo, echo_json, printable, table, write_csv
 
 # What a hostile subject held on a live 1.18.1 desk's CSV export (the desk keeps them).
@@ -168,3 +170,24 @@ def test_csv_on_a_legacy_code_page_terminal() -> None:
     assert "\x1b" not in shown and "\\x1b]0;owned" in shown
     assert shown.splitlines()[2] == '"??????? é"'
     assert shown.splitlines()[1].startswith("\"' =HYPERLINK")
+
+
+@ENCODINGS
+def test_a_plan_shows_hostile_ticket_text_escaped_and_keeps_it_exact_in_json(
+    encoding: str,
+) -> None:
+    nudge = f"<p>Hello Mallory,</p><p>#123456 ({HOSTILE})</p>"
+    action = PlannedAction("Nudge", "123456", "reply", nudge, "waiting", "Nudge|123456|R:1")
+    decisions = [Decision("Nudge \u202eevil", "123456", action, f"subject {HOSTILE}")]
+    with standard_streams(encoding) as (out, _):
+        _print_decisions(decisions, as_json=False, explain=False)
+        _print_decisions(decisions, as_json=True, explain=False)
+    table_text, json_text = out.text().rsplit("\n", 2)[:2]
+    assert not set(table_text) & set(UNSAFE)
+    row = table_text.splitlines()[1]
+    assert row.startswith("123456    Nudge \\u202eevil")
+    assert row.endswith(
+        'subject  =HYPERLINK("http://evil.example","x") \\x1b]0;owned\\x07\\x1b[2J\\u202eevil\\rX'
+    )
+    (planned,) = json.loads(json_text)
+    assert planned["action"]["value"] == nudge and planned["rule"] == "Nudge \u202eevil"
