@@ -206,11 +206,13 @@ class OnePass:
     passes: ClassVar[list[OnePass]] = []
     signals: ClassVar[list[int]] = []
 
-    def __init__(self, desk: Any, rules: Any, ledger: Any, audit: Any, clock: Any) -> None:
+    def __init__(
+        self, desk: Any, rules: Any, ledger: Any, audit: Any, clock: Any, **options: Any
+    ) -> None:
         self.desk, self.ledger, self.audit, self.clock = desk, ledger, audit, clock
         self.should_stop: Any = lambda: False
 
-    def run(self, max_actions: int | None, dry_run: bool) -> Any:
+    def run(self, **options: Any) -> Any:
         self.passes.append(self)
         for number in self.signals if len(self.passes) == 1 else []:
             signal.raise_signal(number)  # Ctrl+C or Ctrl+Break while the pass works
