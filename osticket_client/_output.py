@@ -7,12 +7,14 @@ cursor, clear the screen, set the window title, overwrite its own row with ``\\r
 what follows it. `echo()` writes a line in whatever encoding the stream has (a Windows code
 page when output is redirected or captured by Task Scheduler): a character the stream cannot
 hold becomes ``?`` on standard output and ``\\uXXXX`` on standard error, never a
-UnicodeEncodeError. `echo_json()` keeps desk text exact (escaped as JSON escapes, ASCII-only
-where the stream cannot hold it), and `write_csv()` neutralises spreadsheet formulas.
+UnicodeEncodeError. `echo_json()` keeps desk text exact (control characters as JSON escapes,
+all of it ASCII on a stream that is not UTF-8), and `write_csv()` neutralises spreadsheet
+formulas.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -91,18 +93,28 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
 def echo_json(data: Any, *, indent: int | None = None) -> None:
     """Write `data` as JSON to standard output: exact, and valid whatever the code page.
 
-    Control characters inside strings are JSON escapes (``\\u001b``, ``\\u202e``: the same
-    text to any JSON reader); where the stream cannot hold the text, all of it is ASCII.
+    On a UTF-8 stream the text is as it is, control characters aside: those are JSON escapes
+    (``\\u001b``, ``\\u202e``: the same text to any JSON reader). On any other stream (a
+    Windows code page) all of it is ASCII, which every code page and UTF-8 read alike.
     """
     stream = _stream(False)
     if stream is None:
         return
-    text = _UNSAFE_MULTILINE.sub(
-        lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False, indent=indent)
-    )
-    if _fit(text, stream) != text:
+    if _is_utf8(stream):
+        text = _UNSAFE_MULTILINE.sub(
+            lambda m: f"\\u{ord(m.group()):04x}",
+            json.dumps(data, ensure_ascii=False, indent=indent),
+        )
+    else:
         text = json.dumps(data, indent=indent)
     click.echo(text)
+
+
+def _is_utf8(stream: IO[str]) -> bool:
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf-8")
+    except LookupError:
+        return False
 
 
 def _width(text: str) -> int:

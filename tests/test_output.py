@@ -110,8 +110,7 @@ def test_json_is_exact_and_valid_in_any_code_page(encoding: str, value: object) 
     first, second = out.text().split("\n", 1)
     assert json.loads(first) == value and json.loads(second) == value
     assert not set(first) & set(UNSAFE)  # JSON escapes, not raw characters
-    if encoding != "utf-8" and value == SCRIPTS:
-        assert first.isascii()
+    assert first.isascii() == (encoding != "utf-8" or value != SCRIPTS)
 
 
 @given(st.text())
