@@ -21,6 +21,7 @@ from automations import _rules
 from automations import cli as auto_cli
 from osticket_client import ConfigurationError, _admin, _config, load_settings
 from osticket_client.cli import cli
+from tests.test_encodings import ENTRY_POINT
 
 ROOT = Path(__file__).resolve().parent.parent
 APPDATA = r"C:\Users\Ada Lovelace\AppData\Roaming"
@@ -182,7 +183,7 @@ def test_a_second_scheduled_run_finds_the_lock_held_by_another_process(tmp_path:
         try:
             assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
             second = subprocess.run(
-                [sys.executable, "-c", "from osticket_client.cli import main; main()", *auto_run],
+                [sys.executable, "-c", ENTRY_POINT, *auto_run],
                 cwd=ROOT,
                 env={**os.environ, "PYTHONIOENCODING": "cp1252"},
                 capture_output=True,
