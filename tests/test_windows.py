@@ -211,6 +211,7 @@ class OnePass:
         self, desk: Any, rules: Any, ledger: Any, audit: Any, clock: Any, **options: Any
     ) -> None:
         self.desk, self.ledger, self.audit, self.clock = desk, ledger, audit, clock
+        self.notifiers, self.sender = options.get("notifiers", {}), options.get("sender")
         self.should_stop: Any = lambda: False
 
     def run(self, **options: Any) -> Any:
