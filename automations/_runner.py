@@ -16,6 +16,7 @@ never by sending again.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -63,6 +64,7 @@ __all__ = [
     "Pass",
     "RunSummary",
     "conversation_of",
+    "listing_note",
     "marks_of",
     "signature_of",
     "snapshot_of",
@@ -210,6 +212,8 @@ class RunSummary:
     """What one pass did; `exit_code` is 0 when nothing failed and no outcome is unknown.
 
     `found`: actions the ledger lacked but the ticket showed as done (recorded, not sent).
+    `listing_seconds` is how long the queue's listing took; `every_seconds` the `--every`
+    interval the pass ran under (None when run once, e.g. from cron).
     """
 
     run_id: str
@@ -225,6 +229,8 @@ class RunSummary:
     reconciled: int = 0
     capped: int = 0
     stopped: str | None = None
+    listing_seconds: float | None = None
+    every_seconds: float | None = None
 
     @property
     def exit_code(self) -> int:
@@ -232,12 +238,27 @@ class RunSummary:
 
     def line(self) -> str:
         """The one summary line a run prints."""
-        counts = ", ".join(
-            f"{k} {v}" for k, v in asdict(self).items() if k not in ("run_id", "stopped")
+        counts = ", ".join(f"{k} {v}" for k, v in asdict(self).items() if k not in _NOT_COUNTS)
+        note = listing_note(self.listing_seconds, self.every_seconds)
+        return (
+            f"run {self.run_id}: {counts}"
+            + (f"; {note}" if note else "")
+            + (f"; stopped: {self.stopped}" if self.stopped else "")
         )
-        return f"run {self.run_id}: {counts}" + (
-            f"; stopped: {self.stopped}" if self.stopped else ""
-        )
+
+
+_NOT_COUNTS = ("run_id", "stopped", "listing_seconds", "every_seconds")
+
+
+def listing_note(seconds: float | None, every: float | None) -> str:
+    """How long a pass's listing took, and whether it alone outlasted the `--every` interval."""
+    if seconds is None:
+        return ""
+    note = f"listing took {seconds:.1f} s"
+    if every is not None and seconds > every:
+        # --every takes whole minutes, hours or days.
+        note += f", longer than --every {every / 60:g}m: `osticket doctor` looks into it"
+    return note
 
 
 @dataclass
@@ -251,6 +272,8 @@ class Pass:
         audit: where every action is logged.
         clock: the current time (aware); injected so tests and `--at` can pin it.
         should_stop: checked between actions (a graceful SIGTERM).
+        every: the `--every` interval in seconds, if any (recorded with the run).
+        timer: seconds from a monotonic clock, to time the listing; injected by tests.
     """
 
     desk: Desk
@@ -259,6 +282,8 @@ class Pass:
     audit: AuditLog
     clock: Callable[[], datetime]
     should_stop: Callable[[], bool] = lambda: False
+    every: float | None = None
+    timer: Callable[[], float] = time.monotonic
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     notifiers: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> URL
     sender: Sender | None = None
@@ -333,7 +358,9 @@ class Pass:
         automation = self.agent().name
         snapshots = []
         if rows is None:
-            rows = self.desk.list_tickets(self.rules.settings.queue)
+            started = self.timer()
+            rows = list(self.desk.list_tickets(self.rules.settings.queue))
+            summary.listing_seconds = round(self.timer() - started, 2)
         for row in rows:
             state = states.get(row.status or "")
             # Who the automation is decides which entries are its own: part of what must hold.
@@ -566,7 +593,7 @@ class Pass:
             UnwritableFile: the audit log cannot be written (checked before anything is sent).
         """
         self.audit.check()
-        summary = RunSummary(self.run_id)
+        summary = RunSummary(self.run_id, every_seconds=self.every)
         started = self.clock()
         self.ledger.start_run(self.run_id, started)
         try:

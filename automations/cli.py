@@ -14,10 +14,10 @@ role or configuration error ends the loop.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -33,6 +33,10 @@ from osticket_client import (
     SessionExpired,
     TransportError,
     UnknownChoice,
+    echo,
+    echo_json,
+    printable,
+    table,
 )
 from osticket_client._cli_support import CliState, fail, json_option, pass_state, reported_errors
 from osticket_client._masking import mask
@@ -47,7 +51,7 @@ from ._model import Decision
 from ._notify import NotifierError, body_text, resolve_url
 from ._planner import render_nudge
 from ._rules import EventRule, NudgeRule, RulesError, RulesFile, TimedRule, load_rules
-from ._runner import Pass, RunSummary, snapshot_of
+from ._runner import Pass, RunSummary, listing_note, snapshot_of
 from ._timed import render_for
 
 __all__ = ["auto", "demo", "watch"]
@@ -60,7 +64,7 @@ def _rules(path: str) -> RulesFile:
     try:
         return load_rules(path)
     except RulesError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        echo(f"Error: {exc}", err=True)
         click.get_current_context().exit(2)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -138,20 +142,20 @@ def auto_check(state: CliState, /, rules_file: str, against_desk: bool) -> None:
                     except UnknownChoice as exc:
                         problems.append(str(exc))
     for problem in problems:
-        click.echo(f"Error: {problem}", err=True)
+        echo(f"Error: {problem}", err=True)
     if problems:
         click.get_current_context().exit(2)
     for warning in _unknown_rule_ids(rules_file, rules):
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
     base = Path(rules_file).resolve().parent
     for name, notifier in sorted(rules.notifiers.items()):
         try:
             resolve_url(name, notifier, base)
         except NotifierError as exc:  # may be set only where the runs happen
-            click.echo(f"warning: {exc}", err=True)
+            echo(f"warning: {exc}", err=True)
     enabled = sum(1 for r in rules.rules if r.enabled)
     where = " and every name resolves on the desk" if against_desk else ""
-    click.echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
+    echo(f"ok: {len(rules.rules)} rule(s), {enabled} enabled{where}")
 
 
 def _unknown_rule_ids(rules_path: str, rules: RulesFile) -> list[str]:
@@ -181,31 +185,37 @@ def _orphans(ledger: Ledger, rules: RulesFile) -> list[str]:
 
 def _print_decisions(decisions: list[Decision], as_json: bool, explain: bool) -> None:
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "ticket": d.number,
-                        "rule": d.rule,
-                        "reason": d.reason,
-                        "action": None
-                        if d.action is None
-                        else {"kind": d.action.kind, "value": d.action.value, "key": d.action.key},
-                    }
-                    for d in decisions
-                ],
-                ensure_ascii=False,
-            )
+        echo_json(
+            [
+                {
+                    "ticket": d.number,
+                    "rule": d.rule,
+                    "reason": d.reason,
+                    "action": None
+                    if d.action is None
+                    else {"kind": d.action.kind, "value": d.action.value, "key": d.action.key},
+                }
+                for d in decisions
+            ]
         )
         return
     shown = decisions if explain else [d for d in decisions if d.action is not None]
     if not shown:
-        click.echo("nothing to do")
+        echo("nothing to do")
         return
-    click.echo(f"{'ticket':<8}  {'rule':<28}  {'action':<32}  reason")
-    for d in shown:
-        action = "-" if d.action is None else f"{d.action.kind} {_short(_shown(d))}"
-        click.echo(f"{d.number:<8}  {_short(d.rule, 28):<28}  {action:<32}  {d.reason}")
+    table(
+        ("ticket", "rule", "action", "reason"),
+        (
+            (
+                d.number,
+                d.rule,
+                "-" if d.action is None else f"{d.action.kind} {' '.join(_shown(d).split())}",
+                d.reason,
+            )
+            for d in shown
+        ),
+        (8, 28, 32, None),
+    )
 
 
 def _shown(decision: Decision) -> str:
@@ -218,16 +228,6 @@ def _shown(decision: Decision) -> str:
         text = readable_text(action.value)
         return f"{text} (status {action.status})" if action.status else text
     return action.value
-
-
-def _printable(text: str) -> str:
-    """Desk text made safe for a terminal: control characters (escape sequences) replaced."""
-    return "".join(c if c.isprintable() or c == "\n" else "?" for c in text)
-
-
-def _short(text: str, width: int = 20) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @auto.command("plan")
@@ -256,7 +256,7 @@ def auto_plan(
     if wanted:
         decisions = [d for d in decisions if d.number == wanted]
         if not decisions and not as_json:
-            click.echo(
+            echo(
                 f"ticket {wanted} is in no enabled rule's scope (help topic, status)"
                 if wanted in listed
                 else f"ticket {wanted} is not among the {len(listed)} ticket(s) the rules look"
@@ -278,40 +278,44 @@ def auto_run(
     """Run the rules once (or --every N), once-only and within the caps."""
     rules = _rules(rules_file)
     interval = _every(every) if every else None
-    stop = _stop_on_sigterm()
     code = 0
     failures = 0
     warned = False
-    with reported_errors(), _pass(state, rules_file, rules, _utc_now) as run:
+    with (
+        _stop_on_signals() as stop,
+        reported_errors(),
+        _pass(state, rules_file, rules, _utc_now) as run,
+    ):
         try:
             run.ledger.acquire()
         except LedgerBusy as exc:
-            click.echo(f"Error: {exc}", err=True)
+            echo(f"Error: {exc}", err=True)
             click.get_current_context().exit(EXIT_BUSY)
         run.notifiers = _notifier_urls(rules, rules_file)
+        run.every = interval
         while True:
             run.should_stop = stop.is_set
             try:
                 if not warned:
                     for warning in [*_orphans(run.ledger, rules), *run.shared_agent_warnings()]:
-                        click.echo(f"Warning: {warning}", err=True)
+                        echo(f"Warning: {warning}", err=True)
                     warned = True
                 summary = run.run(max_actions=max_actions, dry_run=dry_run)
             except UnwritableFile as exc:
-                click.echo(f"Error: {exc}; nothing was sent", err=True)
+                echo(f"Error: {exc}; nothing was sent", err=True)
                 click.get_current_context().exit(EXIT_CONFIGURATION)
             except OsTicketError as exc:
                 if interval is None or not _transient(exc):
                     raise
                 failures += 1
                 wait = retry_delay(interval, failures)
-                click.echo(f"run failed: {exc}; trying again in {wait:.0f}s", err=True)
+                echo(f"run failed: {exc}; trying again in {wait:.0f}s", err=True)
                 code = 1
             else:
                 failures, wait = 0, interval or 0
-                click.echo(summary.line())
+                echo(summary.line())
                 code = summary.exit_code
-            if interval is None or stop.wait(wait):
+            if interval is None or _wait(stop, wait):
                 break
             run = Pass(
                 run.desk,
@@ -321,6 +325,7 @@ def auto_run(
                 run.clock,
                 notifiers=run.notifiers,
                 sender=run.sender,
+                every=interval,
             )
         if run.sender is not None:
             run.sender.close()
@@ -359,7 +364,7 @@ def _notifier_urls(rules: RulesFile, rules_path: str) -> dict[str, str]:
     try:
         return {name: resolve_url(name, rules.notifiers[name], base) for name in sorted(used)}
     except NotifierError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        echo(f"Error: {exc}", err=True)
         click.get_current_context().exit(EXIT_CONFIGURATION)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -377,11 +382,39 @@ def _every(value: str) -> float:
     return seconds
 
 
-def _stop_on_sigterm() -> threading.Event:
-    """An event set by SIGTERM: a loop stops cleanly between passes (or actions)."""
+# Ctrl+C, the service manager's stop (POSIX) and Ctrl+Break (a Windows console; Task
+# Scheduler's "End" is TerminateProcess, which no process sees: the ledger covers that).
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by the first stop signal: the run finishes the action in flight, then
+    ends. A second signal of the same kind acts at once, as if no handler were installed.
+    The handlers the process had are put back after the block."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    return stop
+
+    def handle(signum: int, frame: Any) -> None:
+        stop.set()
+        again = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, again)
+
+    numbers = [getattr(signal, name) for name in _STOP_SIGNALS if hasattr(signal, name)]
+    before = {number: signal.signal(number, handle) for number in numbers}
+    try:
+        yield stop
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+def _wait(stop: threading.Event, seconds: float) -> bool:
+    """Wait `seconds` or until `stop` is set, waking every second: a Python signal handler
+    runs only between waits, and on Windows a long wait is not cut short by Ctrl+C."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        stop.wait(min(left, 1.0))
+    return stop.is_set()
 
 
 def _utc_now() -> datetime:
@@ -401,43 +434,45 @@ def auto_status(rules_file: str, as_json: bool) -> None:
     finally:
         ledger.close()
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "runs": [
-                        {**r, "failed": [_row(f) for f in failed if f.run_id == r["run_id"]]}
-                        for r in runs
-                    ],
-                    "unsettled": [
-                        {**_row(r), "state": r.state, "since": r.intended_at.isoformat()}
-                        for r in open_actions
-                    ],
-                }
-            )
+        echo_json(
+            {
+                "runs": [
+                    {**r, "failed": [_row(f) for f in failed if f.run_id == r["run_id"]]}
+                    for r in runs
+                ],
+                "unsettled": [
+                    {**_row(r), "state": r.state, "since": r.intended_at.isoformat()}
+                    for r in open_actions
+                ],
+            }
         )
         return
     for entry in runs:
         summary: dict[str, Any] = entry["summary"] or {}  # type: ignore[assignment]
-        click.echo(
+        seconds, every = summary.pop("listing_seconds", None), summary.pop("every_seconds", None)
+        note = listing_note(seconds, every)
+        echo(
             f"{entry['started_at']}  run {entry['run_id']}: "
             + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "run_id" and v)
+            + (f"; {note}" if note else "")
         )
         for row in failed:
             if row.run_id == entry["run_id"]:
-                click.echo(
-                    f"  failed: ticket {row.number} {row.kind} (rule {row.rule}):"
-                    f" {row.message or 'no reason recorded'}"
+                echo(
+                    f"  failed: ticket {printable(row.number)} {row.kind}"
+                    f" (rule {printable(row.rule)}): {row.message or 'no reason recorded'}"
                 )
     if not runs:
-        click.echo("no runs yet")
+        echo("no runs yet")
     for row in open_actions:
         then = (
             f"{row.message}; look at the receiver"
             if row.kind == "notify" and row.state == "unknown"
             else "settled by the next run"
         )
-        click.echo(
-            f"outcome {row.state}: ticket {row.number} {row.kind} (rule {row.rule},"
+        echo(
+            f"outcome {row.state}: ticket {printable(row.number)} {row.kind}"
+            f" (rule {printable(row.rule)},"
             f" since {row.intended_at.isoformat()}): {then}"
         )
 
@@ -475,13 +510,13 @@ def auto_render(state: CliState, /, rules_file: str, rule: str, number: str) -> 
         if not shown:
             raise click.ClickException(f"rule {rule!r} sends no reply or notification")
         for label, text in shown:
-            click.echo(f"{label}:\n{_printable(text)}")
+            echo(f"{label}:\n{printable(text, multiline=True)}")
         return
     try:
         html = render_nudge(chosen, snapshot)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(readable_text(html))
+    echo(readable_text(html))
 
 
 @click.command()
@@ -502,25 +537,24 @@ def watch(state: CliState, /, queue: int, every: str, once: bool, state_file: st
     from ._watch import locked_store, watch_pass
 
     interval = _every(every)
-    stop = _stop_on_sigterm()
     try:
         lock, store = locked_store(Path(state_file))
     except LedgerBusy as exc:
-        click.echo(f"Error: {exc}", err=True)
+        echo(f"Error: {exc}", err=True)
         click.get_current_context().exit(EXIT_BUSY)
     out = sys.stdout
     try:
-        with reported_errors():
+        with reported_errors(), _stop_on_signals() as stop:
             while True:
                 try:
                     watch_pass(state.desk, store, queue, _utc_now(), out, links_of(state.desk))
                 except OsTicketError as exc:
                     if once or not _transient(exc):
                         raise
-                    click.echo(f"Error: {mask(str(exc))}", err=True)  # it may be back next pass
-                if once or stop.wait(interval):
+                    echo(f"Error: {mask(str(exc))}", err=True)  # it may be back next pass
+                if once or _wait(stop, interval):
                     break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl+C during a pass
         pass
     finally:
         store.close()
@@ -535,7 +569,7 @@ def demo(as_json: bool) -> None:
 
     decisions, now = run_demo()
     if not as_json:
-        click.echo(
+        echo(
             f"Example rules planned against a recording of a real osTicket desk,"
             f" as of {now.replace(microsecond=0).isoformat()}:\n"
         )

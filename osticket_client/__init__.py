@@ -28,6 +28,7 @@ from ._errors import (
     UnknownChoice,
 )
 from ._models import Attachment, NewTicket, Priority, StrippedCharactersWarning
+from ._output import echo, echo_json, printable, table, write_csv
 from ._tickets import (
     ActionResult,
     Choice,
@@ -85,6 +86,11 @@ __all__ = [
     "UnknownChoice",
     "__version__",
     "default_config_path",
+    "echo",
+    "echo_json",
     "load_settings",
     "normalize_base_url",
+    "printable",
+    "table",
+    "write_csv",
 ]

@@ -5,7 +5,7 @@ reporting and the common options. Kept apart so that `automations.cli` can use i
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -29,6 +29,7 @@ from ._errors import (
     UnknownChoice,
 )
 from ._masking import mask
+from ._output import echo, table
 
 __all__ = [
     "EXIT_CODES",
@@ -60,7 +61,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 
 def fail(message: str, exit_code: int) -> NoReturn:
     """Print one clear line on stderr and exit with a documented code."""
-    click.echo(f"Error: {mask(message)}", err=True)
+    echo(f"Error: {mask(message)}", err=True)
     click.get_current_context().exit(exit_code)
 
 
@@ -108,7 +109,7 @@ class CliState:
                 warnings.simplefilter("always", InsecureTransportWarning)
                 self._desk = OsTicket.from_settings(self.settings)
             for warning in caught:  # e.g. --insecure: said once, as one line
-                click.echo(f"warning: {warning.message}", err=True)
+                echo(f"warning: {warning.message}", err=True)
         return self._desk
 
     def close(self) -> None:
@@ -119,18 +120,3 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 comment_option = click.option("--comment", help="Internal note added with the change.")
-
-
-def _cut(value: str | None, width: int | None) -> str:
-    text = value or "-"
-    return text if width is None or len(text) <= width else text[: width - 1] + "…"
-
-
-def table(
-    headings: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[int | None]
-) -> None:
-    """A table for people: each column cut to its width ("…"), None for a last, free column."""
-    line = "  ".join("{}" if w is None else f"{{:<{w}}}" for w in widths)
-    click.echo(line.format(*headings).rstrip())
-    for row in rows:
-        click.echo(line.format(*(_cut(c, w) for c, w in zip(row, widths, strict=True))).rstrip())

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._admin import PRACTICE, apply_plan, default_password_file, plan_setup, read_inventory
-from ._cli_support import EXIT_CODES, CliState, fail, pass_state, reported_errors, table
+from ._cli_support import EXIT_CODES, CliState, fail, pass_state, reported_errors
 from ._errors import OsTicketError
 from ._lab import (
     STOCK_TOPICS,
@@ -19,6 +19,7 @@ from ._lab import (
     walkthrough,
 )
 from ._models import NewTicket
+from ._output import echo, printable, table
 
 __all__ = ["lab"]
 
@@ -67,13 +68,13 @@ def lab_setup(state: CliState, /, password_file: Path | None, dry_run: bool) -> 
         outcome = "would create" if dry_run and not item.existed else item.outcome
         ident = f" (id {item.id})" if item.id else ""
         detail = f": {item.detail}" if item.detail else ""
-        click.echo(f"{item.kind:<7} {item.name:<30} {outcome}{ident}{detail}")
+        echo(f"{item.kind:<7} {printable(item.name):<30} {outcome}{ident}{printable(detail)}")
     created = sum(i.created for i in items)
     existed = sum(i.existed for i in items)
     if dry_run:
-        click.echo(f"plan: {len(items) - existed} to create, {existed} already exist")
+        echo(f"plan: {len(items) - existed} to create, {existed} already exist")
     else:
-        click.echo(f"created {created}, already existed {existed}")
+        echo(f"created {created}, already existed {existed}")
 
 
 def _table(tickets: list[tuple[str, NewTicket]], topic_names: dict[int, str]) -> None:
@@ -111,7 +112,7 @@ def lab_seed(state: CliState, /, count: int, seed: int | None, workers: int, dry
     """Create COUNT realistic practice tickets through the API (customers @practice.example)."""
     if seed is None:
         seed = secrets.randbelow(1_000_000)
-    click.echo(f"seed {seed} (--seed {seed} gives the same content again)")
+    echo(f"seed {seed} (--seed {seed} gives the same content again)")
     topics: dict[str, int] = dict(STOCK_TOPICS)
     desk = state.desk
     if not dry_run and desk.username:
@@ -122,7 +123,7 @@ def lab_seed(state: CliState, /, count: int, seed: int | None, workers: int, dry
         tickets = practice_tickets(count, seed, topics=topics)
     if dry_run:
         _table([("-", t) for t in tickets], topic_names)
-        click.echo(f"{len(tickets)} ticket(s) not sent (dry run)")
+        echo(f"{len(tickets)} ticket(s) not sent (dry run)")
         return
     with (
         reported_errors(),
@@ -130,19 +131,19 @@ def lab_seed(state: CliState, /, count: int, seed: int | None, workers: int, dry
     ):
         outcome = create_tickets(desk, tickets, workers=workers, progress=bar.update)
     _table([(number, tickets[i]) for i, number in outcome.created], topic_names)
-    click.echo(f"{len(outcome.created)} ticket(s) created")
+    echo(f"{len(outcome.created)} ticket(s) created")
     if not outcome.failures:
         return
     for index, exc in outcome.failures:
         t = tickets[index]
         if index in outcome.unknown:
-            click.echo(
+            echo(
                 f"ticket {index + 1} may exist ({t.email}, {t.subject!r}): look in the staff"
                 f" panel before creating it again: {exc}",
                 err=True,
             )
         else:
-            click.echo(f"ticket {index + 1} was not created: {exc}", err=True)
+            echo(f"ticket {index + 1} was not created: {exc}", err=True)
     created = ", ".join(f"#{n}" for _, n in outcome.created) or "none"
     fail(
         f"stopped after a failure; created: {created}; not sent: {len(outcome.not_sent)}",
@@ -166,12 +167,12 @@ def lab_walkthrough(state: CliState, /, pause: bool, agent: str) -> None:
             if pause and not first:
                 _wait_for_enter()
             first = False
-            click.echo(f"\n== {step.title} ==")
-            click.echo(step.action)
+            echo(f"\n== {step.title} ==")
+            echo(step.action)
             for change in step.changes:
-                click.echo(f"  changed: {change}")
-            click.echo(f"  look at: {step.look_at}")
-    click.echo("\nDone: the ticket went from intake to closure.")
+                echo(f"  changed: {printable(change)}")
+            echo(f"  look at: {step.look_at}")
+    echo("\nDone: the ticket went from intake to closure.")
 
 
 @lab.command("reset")
@@ -182,10 +183,10 @@ def lab_reset(state: CliState, /, dry_run: bool) -> None:
     with reported_errors():
         numbers, failed = reset_practice_tickets(state.desk, dry_run=dry_run)
     for number in numbers:
-        click.echo(f"{'would close' if dry_run else 'closed'} #{number}")
+        echo(f"{'would close' if dry_run else 'closed'} #{printable(number)}")
     for number, exc in failed:
-        click.echo(f"could not close #{number}: {exc}", err=True)
-    click.echo(f"{len(numbers)} practice ticket(s) {'to close' if dry_run else 'closed'}")
+        echo(f"could not close #{printable(number)}: {exc}", err=True)
+    echo(f"{len(numbers)} practice ticket(s) {'to close' if dry_run else 'closed'}")
     if failed:
         ctx = click.get_current_context()
         ctx.exit(_exit_code(failed[0][1]))

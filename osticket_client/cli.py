@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import errno
-import json
 import os
 import sys
 import textwrap
@@ -31,13 +30,13 @@ from ._cli_support import (
     json_option,
     pass_state,
     reported_errors,
-    table,
 )
 from ._doctor import run_checks
 from ._errors import OsTicketError
 from ._lab_cli import lab
 from ._masking import MASK, mask
 from ._models import NewTicket
+from ._output import echo, echo_json, printable, table, use_replacing_streams
 from ._pages import readable_text
 from ._tickets import ActionResult
 
@@ -229,34 +228,31 @@ def ticket_create(
         warnings.simplefilter("always")
         new = NewTicket(**values)
     for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
+        echo(f"warning: {warning.message}", err=True)
     desk = state.desk
     with reported_errors():
         if dry_run:
             call = desk.prepare_create(new)
             if as_json:
-                click.echo(
-                    json.dumps(
-                        {
-                            "method": call.method,
-                            "url": call.url,
-                            "headers": {**call.headers, "X-API-Key": MASK},
-                            "body": call.body,
-                        },
-                        ensure_ascii=False,
-                    )
+                echo_json(
+                    {
+                        "method": call.method,
+                        "url": call.url,
+                        "headers": {**call.headers, "X-API-Key": MASK},
+                        "body": call.body,
+                    }
                 )
             else:
-                click.echo(call.describe())
+                echo(call.describe())
             return
         number = desk.create_ticket(new)
     if not as_json:
-        click.echo(number)
+        echo(printable(number))
     problems = _check_created(state, number, new)
     for problem in problems:
-        click.echo(f"warning: ticket {number} was created, but {problem}", err=True)
+        echo(f"warning: ticket {number} was created, but {problem}", err=True)
     if as_json:
-        click.echo(json.dumps({"number": number, "warnings": problems}))
+        echo_json({"number": number, "warnings": problems})
 
 
 def _check_created(state: CliState, number: str, new: NewTicket) -> list[str]:
@@ -268,7 +264,7 @@ def _check_created(state: CliState, number: str, new: NewTicket) -> list[str]:
     if not new.attachments and new.topic_id is None:
         return []
     if not (state.settings.username and state.settings.password):
-        click.echo(
+        echo(
             "note: the desk drops attachments over its size limit and ignores an unknown help"
             " topic without a word; with an agent login (OSTICKET_USERNAME, OSTICKET_PASSWORD)"
             " this command reads the new ticket back to check",
@@ -287,7 +283,7 @@ def cron(state: CliState, /) -> None:
     """Run the desk's scheduled tasks once (needs the key's cron right)."""
     with reported_errors():
         state.desk.run_cron()
-    click.echo("cron completed")
+    echo("cron completed")
 
 
 @cli.command("config")
@@ -314,13 +310,13 @@ def show_config(state: CliState, /, as_json: bool) -> None:
         rows[key] = {"value": value, "source": settings.sources.get(key, "default")}
     meta = {"profile": settings.profile, "config_file": settings.config_file}
     if as_json:
-        click.echo(json.dumps({**meta, "settings": rows}))
+        echo_json({**meta, "settings": rows})
         return
-    click.echo(f"config file: {settings.config_file}")
-    click.echo(f"profile:     {settings.profile or '(none)'}")
+    echo(f"config file: {settings.config_file}")
+    echo(f"profile:     {settings.profile or '(none)'}")
     for key, row in rows.items():
         shown = "(not set)" if row["value"] is None else str(row["value"])
-        click.echo(f"{key:<10} {shown:<45} {row['source']}")
+        echo(f"{key:<10} {shown:<45} {row['source']}")
 
 
 def _when(value: datetime | None) -> str:
@@ -336,9 +332,9 @@ def ticket_show(state: CliState, /, number: str, as_json: bool) -> None:
     with reported_errors():
         found = state.desk.get_ticket(number)
     if as_json:
-        click.echo(found.model_dump_json(indent=2))
+        echo_json(found.model_dump(mode="json"), indent=2)
         return
-    click.echo(f"Ticket #{found.number}: {found.subject}")
+    echo(f"Ticket #{printable(found.number)}: {printable(found.subject)}")
     facts = [
         ("Status", f"{found.status} ({found.state or '?'})"),
         ("Priority", found.priority),
@@ -355,13 +351,14 @@ def ticket_show(state: CliState, /, number: str, as_json: bool) -> None:
     ]
     for label, value in facts:
         if value:
-            click.echo(f"  {label + ':':<15}{value}")
+            echo(f"  {label + ':':<15}{printable(value)}")
     for entry in found.thread:
-        title = f" — {entry.title}" if entry.title else ""
-        click.echo(f"\n[{entry.type}] {entry.author}, {_when(entry.created)} UTC{title}")
-        click.echo(textwrap.indent(readable_text(entry.body), "  "))
+        title = f" — {printable(entry.title)}" if entry.title else ""
+        author = printable(entry.author or "")
+        echo(f"\n[{entry.type}] {author}, {_when(entry.created)} UTC{title}")
+        echo(textwrap.indent(readable_text(entry.body), "  "))
         for name in entry.attachments:
-            click.echo(f"  attachment: {name}")
+            echo(f"  attachment: {printable(name)}")
 
 
 QUEUE_HELP = "Queue id (stock: 1 Open, 2 unanswered, 3 answered, 4 overdue, 5 mine, 8 closed)."
@@ -376,7 +373,7 @@ def ticket_list(state: CliState, /, queue: int, as_json: bool) -> None:
     with reported_errors():
         rows = list(state.desk.list_tickets(queue))
     if as_json:
-        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False))
+        echo_json([r.model_dump(mode="json") for r in rows])
         return
     table(
         ("Ticket", "Last update", "Subject", "From", "Priority", "Assignee", "Status", "SLA due"),
@@ -395,7 +392,7 @@ def ticket_list(state: CliState, /, queue: int, as_json: bool) -> None:
         ),
         (8, 16, 30, 18, 9, 16, 16, 24),
     )
-    click.echo(f"{len(rows)} ticket(s)")
+    echo(f"{len(rows)} ticket(s)")
 
 
 @ticket.command("find")
@@ -411,7 +408,7 @@ def ticket_find(state: CliState, /, query: str, limit: int, as_json: bool) -> No
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="QUERY") from None
     if as_json:
-        click.echo(result.model_dump_json())
+        echo_json(result.model_dump(mode="json"))
         return
     if result.tickets:
         table(
@@ -420,34 +417,39 @@ def ticket_find(state: CliState, /, query: str, limit: int, as_json: bool) -> No
             (8, 40, 24),
         )
     for customer in result.customers:
-        click.echo(f"customer {customer.email}: {customer.tickets} matching ticket(s)")
+        echo(f"customer {printable(customer.email)}: {customer.tickets} matching ticket(s)")
     if not (result.tickets or result.customers):
-        click.echo("nothing found")
+        echo("nothing found")
     if result.truncated:
-        click.echo(f"(the desk stopped at {limit}: narrow the query or raise --limit)")
+        echo(f"(the desk stopped at {limit}: narrow the query or raise --limit)")
 
 
 @cli.command()
 @json_option
 @pass_state
 def doctor(state: CliState, /, as_json: bool) -> None:
-    """Check the settings against the desk without changing anything (exit 1 on a failure)."""
+    """Check the settings against the desk without changing anything (exit 1 on a failure).
+
+    It also times one listing of the Open queue, as every automation pass starts with one.
+    """
     checks = []
     for check in run_checks(state.desk):
         checks.append(check)
         if not as_json:
-            click.echo(f"{check.outcome:<5} {check.name}: {mask(check.detail)}")
+            echo(f"{check.outcome:<5} {check.name}: {printable(mask(check.detail))}")
+            for line in check.advice:
+                echo(f"      {line}")
     if as_json:
-        click.echo(json.dumps([vars(c) for c in checks]))
+        echo_json([vars(c) for c in checks])
     if any(c.outcome == "fail" for c in checks):
         click.get_current_context().exit(1)
 
 
 def _report(result: ActionResult, as_json: bool) -> None:
     if as_json:
-        click.echo(result.model_dump_json())
+        echo_json(result.model_dump(mode="json"))
     else:
-        click.echo(f"{'changed' if result.changed else 'unchanged'}: {result.message}")
+        echo(f"{'changed' if result.changed else 'unchanged'}: {printable(result.message)}")
 
 
 @ticket.command("status")
@@ -605,10 +607,11 @@ def ticket_note(
 
 def main() -> NoReturn:
     """Console-script entry point."""
+    use_replacing_streams()
     try:
         cli.main(prog_name="osticket")
     except KeyboardInterrupt:  # pragma: no cover - interactive only
-        click.echo("interrupted", err=True)
+        echo("interrupted", err=True)
         sys.exit(130)
     sys.exit(0)  # pragma: no cover - cli.main exits itself
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from automations._ledger import Ledger
+from automations._runner import RunSummary
 from osticket_client.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +98,29 @@ def test_status_of_a_fresh_ledger(tmp_path: Path) -> None:
     shutil.copy(EXAMPLE, rules)
     result = CliRunner().invoke(cli, ["auto", "status", str(rules)])
     assert (result.exit_code, result.output) == (0, "no runs yet\n")
+
+
+def test_status_shows_how_long_each_pass_listing_took(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    shutil.copy(EXAMPLE, rules)
+    ledger = Ledger(tmp_path / "osticket-automations.sqlite")
+    start = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+    passes = [("a", 2.25, None), ("b", 31.5, 60.0), ("c", 75.0, 60.0)]
+    for minutes, (run_id, seconds, every) in enumerate(passes):
+        ledger.start_run(run_id, start + timedelta(minutes=minutes))
+        summary = RunSummary(run_id, tickets=9000, listing_seconds=seconds, every_seconds=every)
+        ledger.finish_run(run_id, start + timedelta(minutes=minutes), asdict(summary))
+    ledger.close()
+    result = CliRunner().invoke(cli, ["auto", "status", str(rules)])
+    assert result.exit_code == 0, result.output
+    assert [line.split("  ", 1)[1] for line in result.output.splitlines()] == [
+        "run c: tickets 9000; listing took 75.0 s, longer than --every 1m:"
+        " `osticket doctor` looks into it",
+        "run b: tickets 9000; listing took 31.5 s",
+        "run a: tickets 9000; listing took 2.2 s",
+    ]
+    as_json = json.loads(CliRunner().invoke(cli, ["auto", "status", "--json", str(rules)]).output)
+    assert [r["summary"]["listing_seconds"] for r in as_json["runs"]] == [75.0, 31.5, 2.25]
 
 
 @pytest.mark.parametrize("at", ["tomorrow", "2026-12-01T09:00:00"])

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+from functools import partial
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from osticket_client import NewTicket
+from osticket_client._doctor import listing_check, run_checks
 from osticket_client.cli import cli
+from tests.test_doctor import DEFAULT_10000, DEFAULT_PAGE, TUNED_10000, Ticks
 
 
 @pytest.fixture
@@ -99,8 +103,17 @@ def test_cli_errors_on_a_real_desk(recorded: Any, desk_env: Any, run: Any) -> No
         ("viewer", 0, "warn  agent role: may do none of the actions; may not close, assign"),
     ],
 )
-def test_doctor(recorded: Any, desk_env: Any, run: Any, agent: str, code: int, role: str) -> None:
+def test_doctor(
+    recorded: Any,
+    desk_env: Any,
+    run: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    agent: str,
+    code: int,
+    role: str,
+) -> None:
     env = desk_env(agent=agent)
+    monkeypatch.setattr("osticket_client.cli.run_checks", partial(run_checks, timer=Ticks(1.2)))
     with recorded(f"cli_doctor_{agent}") as (_, make_desk):
         # The role and time-zone checks need an open ticket to look at.
         make_desk().create_ticket(
@@ -113,8 +126,11 @@ def test_doctor(recorded: Any, desk_env: Any, run: Any, agent: str, code: int, r
     assert lines[1].startswith("ok    API key: accepted")
     assert lines[2] == f"ok    agent login: logged in as {env['OSTICKET_USERNAME']}"
     assert lines[3] == "ok    desk version: v1.18.1"
-    assert lines[4].startswith(role)
-    assert lines[5] == "ok    database time zone: UTC matches the desk"
+    assert re.fullmatch(
+        r"ok    listing: Open queue: \d+ rows? in 1\.2 s \(\d+\.\d s per 1,000 rows\)", lines[4]
+    )
+    assert lines[5].startswith(role)
+    assert lines[6] == "ok    database time zone: UTC matches the desk"
 
 
 def test_doctor_with_a_wrong_password(recorded: Any, desk_env: Any, run: Any) -> None:
@@ -125,3 +141,31 @@ def test_doctor_with_a_wrong_password(recorded: Any, desk_env: Any, run: Any) ->
     assert "fail  agent login: the desk refused the login of agent 'ostadmin': Access denied" in (
         result.output
     )
+
+
+def test_doctor_advises_on_a_desk_with_10000_open_tickets(recorded: Any) -> None:
+    # Recorded on a desk with 10,000 open tickets and MariaDB's default settings. A replay is
+    # fast whatever the desk's settings were: the listing's time is injected, as measured live
+    # on that desk both ways (tests/test_doctor.py).
+    with recorded("cli_doctor_large_desk") as (_, make_desk):
+        checks = {
+            c.name: c
+            for c in run_checks(make_desk(agent="admin"), timer=Ticks(DEFAULT_10000, DEFAULT_PAGE))
+        }
+    listing = checks["listing"]
+    assert (listing.outcome, listing.detail) == (
+        "warn",
+        "Open queue: 10,000 rows in 41.8 s (4.2 s per 1,000 rows): slow for its size;"
+        " one page of the queue took 28.3 s",
+    )
+    assert any("optimizer_search_depth = 0" in line for line in listing.advice)
+    assert listing_check(10_000, TUNED_10000).outcome == "ok"  # the same rows, the setting made
+    assert [(c.name, c.outcome) for c in checks.values()] == [
+        ("staff panel", "ok"),
+        ("API key", "ok"),
+        ("agent login", "ok"),
+        ("desk version", "ok"),
+        ("listing", "warn"),
+        ("agent role", "ok"),
+        ("database time zone", "ok"),
+    ]

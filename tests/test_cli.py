@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import responses
 from click.testing import CliRunner
 
+from osticket_client._doctor import Check, listing_check
 from osticket_client.cli import cli
 
 URL = "https://help.example.com/support/"
@@ -176,3 +178,24 @@ def test_profile_flag_uses_the_profile_whole(runner: CliRunner, tmp_path: Path) 
     assert data["profile"] == "lab"
     assert data["settings"]["url"]["value"] == "http://127.0.0.1:8080/"
     assert data["settings"]["api_key"]["value"] is None  # OSTICKET_API_KEY does not mix in
+
+
+def test_doctor_prints_advice_under_its_check_and_in_json(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = listing_check(10_000, 41.8, 28.3)
+
+    def checks(desk: object) -> Iterator[Check]:
+        yield Check("desk version", "ok", "v1.18.1")
+        yield slow
+
+    monkeypatch.setattr("osticket_client.cli.run_checks", checks)
+    result = runner.invoke(cli, ["doctor"])
+    assert result.exit_code == 0, result.output  # a warning is not a failure
+    assert result.output.splitlines() == [
+        "ok    desk version: v1.18.1",
+        f"warn  listing: {slow.detail}",
+        *(f"      {line}" for line in slow.advice),
+    ]
+    listed = json.loads(runner.invoke(cli, ["doctor", "--json"]).output)
+    assert listed[1]["advice"] == list(slow.advice) and listed[0]["advice"] == []

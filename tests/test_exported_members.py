@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import osticket_client
-from osticket_client import OsTicket, _api, _client, _config, _errors, _models, _transport
+from osticket_client import OsTicket, _api, _client, _config, _errors, _models, _output, _transport
 
 
 def test_every_module_export_is_re_exported() -> None:
-    for module in (_client, _config, _errors, _models, _transport):
+    for module in (_client, _config, _errors, _models, _output, _transport):
         missing = set(module.__all__) - set(osticket_client.__all__)
         assert not missing, f"{module.__name__} exports {missing} but the package does not"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -99,7 +101,13 @@ class World:
         self.audit_path = tmp / "audit.jsonl"
         self.now = NOW
 
-    def run(self, **kwargs: Any) -> RunSummary:
+    def run(
+        self,
+        *,
+        every: float | None = None,
+        timer: Callable[[], float] | None = None,
+        **kwargs: Any,
+    ) -> RunSummary:
         ledger = Ledger(self.ledger_path)  # a fresh process: nothing kept in memory
         try:
             run = Pass(
@@ -108,6 +116,8 @@ class World:
                 ledger,
                 AuditLog(self.audit_path),
                 lambda: self.now,
+                every=every,
+                timer=timer or time.monotonic,
             )
             return run.run(**kwargs)
         finally:
@@ -266,3 +276,21 @@ def test_the_ledger_history_holds_what_was_sent_to_the_listed_tickets(tmp_path: 
         assert ledger.history(["4"]).done == {"R|4|step": NOW}  # a pass reads its own tickets
     finally:
         ledger.close()
+
+
+def test_each_pass_records_how_long_its_listing_took(world: World) -> None:
+    # The timer is read once before and once after the listing: 31.5 s, then 75 s.
+    quick = world.run(every=60.0, timer=iter([100.0, 131.5]).__next__)
+    slow = world.run(every=60.0, timer=iter([200.0, 275.0]).__next__)
+    once = world.run(timer=iter([300.0, 375.0]).__next__)
+    assert (quick.listing_seconds, slow.listing_seconds, once.listing_seconds) == (31.5, 75, 75)
+    assert quick.line().endswith(
+        "skipped 0, unknown 0, found 0, reconciled 0, capped 0; listing took 31.5 s"
+    )
+    assert slow.line().endswith(
+        "; listing took 75.0 s, longer than --every 1m: `osticket doctor` looks into it"
+    )
+    assert once.line().endswith("; listing took 75.0 s")  # run once (cron): no interval to miss
+    records = [json.loads(line) for line in world.audit_path.read_text().splitlines()]
+    runs = [(r["listing_seconds"], r["every_seconds"]) for r in records if r.get("event") == "run"]
+    assert runs == [(31.5, 60.0), (75.0, 60.0), (75.0, None)]

@@ -526,11 +526,11 @@ def test_every_retries_transient_errors_with_backoff(
     monkeypatch.setattr(CliState, "desk", property(lambda self: desk))
     waits: list[float] = []
 
-    def wait(self: Any, timeout: float) -> bool:
-        waits.append(timeout)
+    def wait(stop: Any, seconds: float) -> bool:
+        waits.append(seconds)
         return len(waits) >= 3  # stopped (SIGTERM) after the third wait
 
-    monkeypatch.setattr("threading.Event.wait", wait)
+    monkeypatch.setattr("automations.cli._wait", wait)
     result = CliRunner().invoke(cli, ["auto", "run", str(rules), "--every", "5m"])
     assert waits == [300, 600, 300]
     assert result.output.count("run failed:") == 2 and "trying again in 600s" in result.output
