@@ -794,7 +794,7 @@ class OsTicket:
                 "closed": closed[-1] if closed and state == "closed" else None,
                 "last_message": newest("message"),
                 "last_response": newest("response"),
-                "events": tuple(ThreadEvent(kind=e.kind, when=e.when, text=e.text) for e in events),
+                "events": tuple(ThreadEvent(**e._asdict()) for e in events),
             }
         )
 
