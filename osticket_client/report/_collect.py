@@ -1,0 +1,169 @@
+"""Reading a period's tickets from the desk, each ticket page at most once, through a cache."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import TracebackType
+
+from automations import signature_of
+
+from .._admin import sla_grace_periods
+from .._client import OsTicket
+from .._errors import PermissionDenied
+from .._tickets import Ticket, TicketSummary
+from ._model import Period
+
+__all__ = [
+    "CLOSED_QUEUE",
+    "OPEN_QUEUE",
+    "ReportCache",
+    "default_cache_path",
+    "list_period",
+    "read_tickets",
+    "signature",
+    "sla_grace",
+]
+
+OPEN_QUEUE, CLOSED_QUEUE = 1, 8  # stock queues: every open-state and closed-state ticket
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    desk TEXT NOT NULL,
+    number TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    ticket TEXT NOT NULL,
+    PRIMARY KEY (desk, number)
+)
+"""
+
+
+def default_cache_path() -> Path:
+    """Where reports keep what they read: the per-user cache folder.
+
+    `%LOCALAPPDATA%\\osticket\\report-cache.sqlite` on Windows (a folder only its user can
+    open), else `$XDG_CACHE_HOME/osticket/report-cache.sqlite` (`~/.cache/...`).
+    """
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "osticket" / "report-cache.sqlite"
+
+
+def signature(row: TicketSummary) -> str:
+    """What must stay the same for a ticket read earlier to still hold: the automations'
+    listing signature, plus the close time and the overdue flag (which add thread events)."""
+    return f"{signature_of(row)}|{row.closed or ''}|{row.overdue}"
+
+
+class ReportCache:
+    """Tickets read for SLA reports, by desk and number, under the listing signature they were
+    read with. The file holds ticket subjects and names, so only its owner may read it (0600 on
+    POSIX; on Windows the per-user cache folder). Thread bodies are not kept.
+
+    Raises:
+        OSError: the file cannot be created or opened.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        os.close(os.open(self.path, flags, 0o600))  # before SQLite makes it with the umask's mode
+        if os.name == "posix":
+            os.chmod(self.path, 0o600)  # an existing file made by something else
+        # SQLite gives its journal the database file's mode.
+        self._db = sqlite3.connect(self.path)
+        with self._db:
+            self._db.execute(_SCHEMA)
+
+    def get(self, desk: str, number: str, signature: str) -> Ticket | None:
+        """The ticket read under this signature, or None (never read, or changed since)."""
+        with closing(self._db.cursor()) as cursor:
+            found = cursor.execute(
+                "SELECT ticket FROM tickets WHERE desk = ? AND number = ? AND signature = ?",
+                (desk, number, signature),
+            ).fetchone()
+        return None if found is None else Ticket.model_validate_json(found[0])
+
+    def put(self, desk: str, number: str, signature: str, ticket: Ticket) -> None:
+        """Keep a ticket (without its thread bodies) under its listing signature."""
+        thread = tuple(entry.model_copy(update={"body": ""}) for entry in ticket.thread)
+        text = ticket.model_copy(update={"thread": thread}).model_dump_json()
+        with self._db:
+            self._db.execute(
+                "INSERT INTO tickets (desk, number, signature, ticket) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (desk, number) DO UPDATE SET signature = excluded.signature,"
+                " ticket = excluded.ticket",
+                (desk, number, signature, text),
+            )
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> ReportCache:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def list_period(desk: OsTicket, period: Period, queue: int | None = None) -> list[TicketSummary]:
+    """The tickets created in the period: of one queue, or open and closed ones (queues 1, 8).
+
+    The listing is each queue's CSV export, filtered by creation time here: the Closed queue
+    holds the whole history, so a desk with years of tickets sends them all.
+    """
+    # ONE CALL SITE TO SWITCH: when the client can list tickets created in a date range (an
+    # advanced search exported through `export/adhoc,<token>`, FACTS.md "Listing and change
+    # detection"), list only the period here instead of whole queues.
+    queues = (queue,) if queue is not None else (OPEN_QUEUE, CLOSED_QUEUE)
+    rows: dict[str, TicketSummary] = {}
+    for number in queues:
+        for row in desk.list_tickets(number):
+            if row.created is not None and period.holds(row.created):
+                rows.setdefault(row.number, row)
+    return sorted(rows.values(), key=lambda r: (r.created or _EPOCH, r.number))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def read_tickets(
+    desk: OsTicket,
+    rows: Sequence[TicketSummary],
+    cache: ReportCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[tuple[TicketSummary, Ticket, bool]]:
+    """Each listed ticket with its page: from the cache when its signature has not changed,
+    else read from the desk (and kept). Yields (row, ticket, read from the desk)."""
+    for done, row in enumerate(rows, start=1):
+        key = signature(row)
+        ticket = cache.get(desk.url, row.number, key) if cache is not None else None
+        read = ticket is None
+        if ticket is None:
+            ticket = desk.get_ticket(row.number)
+            if cache is not None:
+                cache.put(desk.url, row.number, key, ticket)
+        yield row, ticket, read
+        if progress is not None:
+            progress(done, len(rows))
+
+
+def sla_grace(desk: OsTicket) -> dict[str, timedelta]:
+    """The desk's SLA plans' grace periods, or nothing when the agent is not an admin."""
+    try:
+        return sla_grace_periods(desk)
+    except PermissionDenied:
+        return {}
