@@ -232,8 +232,8 @@ def _assignee_when_resolved(
     """The agent assigned when the ticket was resolved (never an automation agent); the
     assigned agent now while it is open."""
     if resolved is None:
-        agent = row.agent or ticket.assigned_agent
-        return None if agent in automation else agent
+        now = row.agent or ticket.assigned_agent
+        return None if now in automation else now
     agent: str | None = None
     team = row.team or ticket.assigned_team
     for event in ticket.events:
@@ -328,7 +328,7 @@ def build_report(
             number=row.number,
             subject=row.subject,
             metric=metric,
-            agent=getattr(row, metric).by,
+            agent=getattr(row, metric).by or row.agent,
             over=over,
             finished=getattr(row, metric).finished,
         )

@@ -27,7 +27,8 @@ Metric = Literal["first_response", "resolution"]
 
 
 class _Value(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Durations go to JSON as seconds: what a spreadsheet or a script adds up.
+    model_config = ConfigDict(frozen=True, ser_json_timedelta="float")
 
 
 class Period(_Value):
