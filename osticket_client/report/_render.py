@@ -263,7 +263,8 @@ def _charts(report: SlaReport) -> list[str]:
                 "title": "week (Monday)",
                 "type": "date",
                 "tickformat": "%Y-%m-%d",
-                "dtick": 7 * 24 * 3600 * 1000,  # a tick a week (milliseconds)
+                "dtick": 7 * 24 * 3600 * 1000,  # a tick a week (milliseconds), on Mondays
+                "tick0": weeks[0] if weeks else None,
             },
         },
     )
@@ -282,7 +283,9 @@ def _charts(report: SlaReport) -> list[str]:
             "yaxis": {"title": "tickets"},
         },
     )
-    names = [g.group for g in report.groups]
+    # Plotly reads a few tags (<b>, <a href>, <br>) in labels as markup and decodes entities:
+    # escaped, a name from the desk shows as the text it is.
+    names = [html.escape(g.group, quote=False) for g in report.groups]
     breakdown = go.Figure(
         [
             go.Bar(

@@ -1,0 +1,334 @@
+"""The SLA report's measures, summaries, cache and outputs, on tickets made here."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from automations import RulesError, RulesFile, parse_duration
+from automations._rules import parse_rules
+from osticket_client import ThreadEntry, Ticket, TicketEvent, TicketSummary
+from osticket_client.report import (
+    Period,
+    ReportCache,
+    ReportRules,
+    build_report,
+    last_days,
+    measure_ticket,
+    report_rules,
+    summarize,
+)
+from osticket_client.report._collect import signature
+from osticket_client.report._render import (
+    CSV_HEADER,
+    csv_rows,
+    duration_text,
+    printable,
+    write_csv,
+)
+
+UTC = timezone.utc
+H = timedelta(hours=1)
+MON = datetime(2026, 11, 2, 9, tzinfo=UTC)  # a Monday, 09:00 UTC
+RULES = parse_rules(
+    """
+[calendars.office]
+timezone = "UTC"
+[calendars.office.hours]
+mon = "09:00-17:00"
+tue = "09:00-17:00"
+wed = "09:00-17:00"
+thu = "09:00-17:00"
+fri = "09:00-17:00"
+
+[targets]
+calendar = "office"
+pause_statuses = ["Pending"]
+automation_agents = ["Help Desk Automation"]
+
+[targets.first_response]
+default = "4h"
+priority = { High = "1h" }
+sla = { Gold = "30m" }
+
+[targets.resolution]
+default = "8h"
+priority = { Low = "40h" }
+"""
+)
+MEASURING = ReportRules(
+    **{**report_rules(RULES).__dict__, "statuses": {"Open", "Pending", "Work in Progress"}}
+)
+
+
+def entry(ident: int, kind: str, author: str, at: datetime) -> ThreadEntry:
+    return ThreadEntry(id=ident, type=kind, author=author, created=at, body="")  # type: ignore[arg-type]
+
+
+def ticket(
+    *, events: tuple[TicketEvent, ...] = (), thread: tuple[ThreadEntry, ...] = (), **fields: Any
+) -> tuple[TicketSummary, Ticket]:
+    values: dict[str, Any] = {
+        "number": "100001",
+        "ticket_id": 1,
+        "subject": "Printer jams",
+        "status": "Open",
+        "state": "open",
+        "priority": "Normal",
+        "sla_plan": "Default SLA",
+        "created": MON,
+        **fields,
+    }
+    page = Ticket(
+        **values,
+        events=(TicketEvent("created", MON, "Created"), *events),
+        thread=(entry(1, "message", "Ada Customer", MON), *thread),
+    )
+    row = TicketSummary(
+        number=page.number,
+        subject=page.subject,
+        created=MON,
+        status=page.status,
+        priority=page.priority,
+        sla_plan=page.sla_plan,
+        agent=page.assigned_agent,
+        closed=page.closed,
+    )
+    return row, page
+
+
+def measured(now: datetime = MON + 5 * 24 * H, **fields: Any) -> Any:
+    row, page = ticket(**fields)
+    return measure_ticket(row, page, MEASURING, now)
+
+
+def test_first_response_skips_the_automation_and_counts_business_time() -> None:
+    row = measured(
+        thread=(
+            entry(2, "response", "Help Desk Automation", MON + 5 * 60 * timedelta(seconds=1)),
+            entry(3, "note", "Ada Admin", MON + H),
+            entry(4, "response", "Ada Admin", MON + 25 * H),  # Tue 10:00
+        )
+    )
+    measure = row.first_response
+    assert (measure.by, measure.elapsed, measure.business, measure.counted) == (
+        "Ada Admin",
+        25 * H,
+        9 * H,
+        9 * H,
+    )
+    assert (measure.target, measure.met, measure.over) == (4 * H, False, 5 * H)
+
+
+@pytest.mark.parametrize(
+    ("fields", "target"),
+    [
+        ({}, 4 * H),
+        ({"priority": "High"}, 1 * H),
+        ({"priority": "High", "sla_plan": "Gold"}, 0.5 * H),  # the plan wins over the priority
+    ],
+)
+def test_first_response_target_by_plan_then_priority_then_default(
+    fields: dict[str, Any], target: timedelta
+) -> None:
+    assert measured(**fields).first_response.target == target
+
+
+def test_without_first_response_targets_the_no_response_level_is_the_target() -> None:
+    rules = parse_rules(
+        """
+[[rules]]
+name = "SLA"
+type = "sla_escalation"
+[[rules.levels]]
+name = "late"
+no_response = "6h"
+actions = [{ note = "no answer yet" }]
+[[rules.levels]]
+name = "very late"
+no_response = "2h"
+actions = [{ note = "no answer yet" }]
+"""
+    )
+    row, page = ticket()
+    result = measure_ticket(row, page, report_rules(rules), MON + H)
+    assert result.first_response.target == 2 * H  # the earliest level
+    assert result.first_response.met is None  # running, not yet past its target
+
+
+def test_an_unanswered_ticket_misses_once_its_target_has_passed() -> None:
+    assert measured(now=MON + 3 * H).first_response.met is None
+    late = measured(now=MON + 5 * H).first_response
+    assert (late.finished, late.met, late.over) == (False, False, 1 * H)
+
+
+def test_resolution_is_the_last_cycle_to_its_first_close() -> None:
+    closes = (
+        TicketEvent("closed", MON + 2 * H, "Closed", "Ada Admin"),
+        TicketEvent("reopened", MON + 24 * H, "Reopened", "Ada Customer"),  # Tue 09:00
+        TicketEvent(
+            "assigned", MON + 24 * H + 60 * timedelta(seconds=1), "", "Ada Admin", "Lim Ited"
+        ),
+        TicketEvent(
+            "closed", MON + 27 * H, "Closed with status of Resolved", "Help Desk Automation"
+        ),
+        TicketEvent("closed", MON + 50 * H, "Closed with status of Closed", "Help Desk Automation"),
+    )
+    row = measured(events=closes, status="Closed", state="closed", closed=MON + 50 * H)
+    assert (row.reopened, row.resolution.start, row.resolution.at) == (
+        1,
+        MON + 24 * H,
+        MON + 27 * H,
+    )
+    assert (row.resolution.counted, row.resolution.met) == (3 * H, True)
+    assert row.agent == "Lim Ited"  # the assignee when resolved, not the automation that closed
+
+
+def test_a_ticket_closed_by_its_unassigned_closer_is_theirs() -> None:
+    closes = (TicketEvent("closed", MON + H, "Closed", "Ada Admin"),)
+    row = measured(events=closes, status="Closed", state="closed")
+    assert row.agent == "Ada Admin"
+
+
+def test_pending_pauses_the_resolution_clock() -> None:
+    events = (
+        TicketEvent("edited", MON + 2 * H, "to Pending", "Ada Admin", "Pending"),
+        TicketEvent("edited", MON + 24 * H, "Ada Admin updated priority", "Ada Admin", "High"),
+        TicketEvent("edited", MON + 26 * H, "to Open", "Ada Admin", "Open"),  # Tue 11:00
+        TicketEvent("closed", MON + 28 * H, "Closed", "Ada Admin"),
+    )
+    row = measured(events=events, status="Resolved", state="closed")
+    assert (row.resolution.business, row.resolution.paused, row.resolution.counted) == (
+        12 * H,
+        8 * H,  # Mon 11:00-17:00 and Tue 09:00-11:00; a priority edit is no status move
+        4 * H,
+    )
+
+
+def test_a_ticket_still_pending_stays_paused_until_now() -> None:
+    events = (TicketEvent("edited", MON + H, "to Pending", "Ada Admin", "Pending"),)
+    row = measured(events=events, status="Pending", now=MON + 3 * 24 * H)
+    assert (row.resolution.counted, row.resolution.met, row.resolution.finished) == (H, None, False)
+
+
+def test_resolution_target_plan_from_the_file_then_the_desk_then_priority() -> None:
+    graced = ReportRules(**{**MEASURING.__dict__, "sla_grace": {"Default SLA": 18 * H}})
+    row, page = ticket(priority="Low")
+    assert measure_ticket(row, page, graced, MON).resolution.target == 18 * H
+    assert measure_ticket(row, page, MEASURING, MON).resolution.target == 40 * H
+    row, page = ticket()
+    assert measure_ticket(row, page, MEASURING, MON).resolution.target == 8 * H
+
+
+def test_no_target_means_neither_met_nor_missed() -> None:
+    row, page = ticket()
+    result = measure_ticket(row, page, ReportRules(), MON + 100 * H)
+    assert (result.first_response.met, result.resolution.met) == (None, None)
+    assert result.first_response.business is None  # no calendar: calendar time only
+    summary = summarize([result.first_response])
+    assert (summary.no_target, summary.running, summary.share_met) == (1, 0, None)
+
+
+def test_summary_median_and_90th_percentile_interpolate() -> None:
+    rows = [
+        measured(number=str(n), thread=(entry(2, "response", "Ada Admin", MON + hours * H),))
+        for n, hours in enumerate((1, 2, 3, 4, 8))
+    ]
+    summary = summarize([r.first_response for r in rows])
+    assert (summary.met, summary.missed, summary.share_met) == (4, 1, 0.8)
+    assert (summary.median, summary.p90) == (3 * H, 6.4 * H)  # 4 + 0.6 x (8 - 4)
+
+
+def test_report_groups_weeks_and_breaches() -> None:
+    quick = measured(number="1", thread=(entry(2, "response", "Ada Admin", MON + H),))
+    slow = measured(number="2", thread=(entry(2, "response", "Lim Ited", MON + 6 * H),))
+    report = build_report(
+        [quick, slow], period=Period(start=MON.date(), end=MON.date()), now=MON, by="agent"
+    )
+    # First responses by who answered; resolutions (none yet) by the assignee: nobody.
+    assert [g.group for g in report.groups] == ["(none)", "Ada Admin", "Lim Ited"]
+    assert [(w.week, w.first_response) for w in report.weeks] == [(date(2026, 11, 2), 0.5)]
+    late = [(b.number, b.agent, b.over) for b in report.breaches if b.metric == "first_response"]
+    assert late == [("2", "Lim Ited", 2 * H)]
+    by_priority = build_report([quick, slow], period=report.period, now=MON, by="priority")
+    assert [g.group for g in by_priority.groups] == ["Normal"]
+
+
+def test_period_is_whole_days_in_its_zone() -> None:
+    period = Period(start=date(2026, 11, 1), end=date(2026, 11, 30), timezone="Europe/Paris")
+    assert period.holds(datetime(2026, 10, 31, 23, 30, tzinfo=UTC))  # 00:30 in Paris
+    assert not period.holds(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+    with pytest.raises(ValueError, match="--to on or after --from"):
+        Period(start=date(2026, 11, 2), end=date(2026, 11, 1))
+    assert last_days(30, now=MON) == Period(start=date(2026, 10, 4), end=date(2026, 11, 2))
+
+
+def test_targets_are_checked_with_the_rules_file() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules('[targets]\ncalendar = "nowhere"\n[targets.first_response]\ndefault = "soon"\n')
+    text = str(caught.value)
+    assert "targets.first_response.default: expected a duration like 90m" in text
+    with pytest.raises(RulesError, match=r"targets.calendar: expected a calendar defined"):
+        parse_rules('[targets]\ncalendar = "nowhere"\n')
+    with pytest.raises(RulesError, match=r"targets.resolution.default: expected minutes or hours"):
+        parse_rules(
+            '[calendars.c]\ntimezone = "UTC"\nhours = { mon = "09:00-17:00" }\n'
+            '[targets]\ncalendar = "c"\n[targets.resolution]\ndefault = "2d"\n'
+        )
+    assert RULES.names_to_resolve()["status"] == {"Pending"}
+    with pytest.raises(ValueError, match="calendar: expected one defined"):
+        report_rules(RulesFile(), "office")
+
+
+def test_the_cache_is_owners_only_and_keyed_on_the_signature(tmp_path: Path) -> None:
+    row, page = ticket(thread=(entry(2, "response", "Ada Admin", MON + H),))
+    page = page.model_copy(
+        update={
+            "thread": tuple(e.model_copy(update={"body": "<p>secret</p>"}) for e in page.thread)
+        }
+    )
+    path = tmp_path / "deep" / "cache.sqlite"
+    with ReportCache(path) as cache:
+        cache.put("http://desk/", row.number, signature(row), page)
+        kept = cache.get("http://desk/", row.number, signature(row))
+        assert kept is not None and kept.events == page.events
+        assert [e.body for e in kept.thread] == ["", ""]  # no ticket text beyond what is needed
+        changed = row.model_copy(update={"thread_count": 3})
+        assert cache.get("http://desk/", row.number, signature(changed)) is None
+        assert cache.get("http://other/", row.number, signature(row)) is None
+        assert signature(row) != signature(row.model_copy(update={"overdue": True}))
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers() -> None:
+    row = measured(
+        subject='=HYPERLINK("http://x")', thread=(entry(2, "response", "@Ada", MON + H),)
+    )
+    out = io.StringIO()
+    write_csv(out, CSV_HEADER, csv_rows([row]))
+    header, line = out.getvalue().splitlines()
+    assert header.split(",")[:3] == ["number", "subject", "status"]
+    assert line.startswith('100001,"\'=HYPERLINK(""http://x"")",Open,')
+    assert ",'@Ada,1.0,1.0,1.0,0.0,4.0,met," in line
+
+
+def test_durations_and_desk_text_for_a_terminal() -> None:
+    assert [
+        duration_text(d) for d in (None, 45 * timedelta(minutes=1), 1.5 * H, 20 * H, 76 * H)
+    ] == [
+        "-",
+        "45m",
+        "1h30m",
+        "20h",
+        "3d4h",
+    ]
+    assert printable("Ada\x1b[31m red\nline\u202e") == "Ada [31m red line "
+    assert parse_duration("4h").delta == 4 * H
