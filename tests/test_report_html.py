@@ -79,7 +79,7 @@ def test_desk_text_is_escaped_in_the_markup_and_in_the_scripts(page: str) -> Non
     assert "&lt;b&gt;Ada&lt;/b&gt; &quot;O&#x27;Hara&quot; &amp; &lt;/div&gt;" in page
     # In the charts' data (a script), the agent's name as an entity-escaped label (plotly
     # would draw <b> as bold), then JSON-escaped (<, > and /) by plotly.
-    assert "&lt;b&gt;Ada&lt;\\u002fb&gt; \\\"O'Hara\\\" &amp; &lt;\\u002fdiv&gt;" in page
+    assert '&lt;b&gt;Ada&lt;\\u002fb&gt; \\"O\'Hara\\" &amp; &lt;\\u002fdiv&gt;' in page
     for script in re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S):
         assert "<img" not in script and "</div>" not in script
 

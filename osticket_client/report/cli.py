@@ -201,6 +201,7 @@ def sla(
     bar = _Progress()
     if sys.stderr.isatty():
         progress = bar
+        click.echo(f"Listing tickets created {period.start} to {period.end}...", err=True)
     try:
         with reported_errors():
             result = sla_report(
