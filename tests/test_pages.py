@@ -582,6 +582,32 @@ def test_thread_events_give_created_and_closed_times() -> None:
         ("closed", datetime(2026, 11, 29, 14, 42, 2, tzinfo=UTC)),
     ]
     assert events[1].text == "Created by Carl Customer 11/29/26 2:41 PM"
+    assert [(e.actor, e.value) for e in events] == [
+        ("Ada Admin", None),
+        ("Carl Customer", None),
+        ("Ada Admin", None),
+    ]
+
+
+def test_thread_events_name_the_status_or_assignee_they_set() -> None:
+    rows = (
+        (
+            "pencil",
+            "<b><img alt='Avatar' src='x'>Ada Admin</b> changed the status to"
+            " <strong>Pending</strong>",
+        ),
+        ("hand-right", "<b>Ada Admin</b> assigned this to <strong>Lim Ited</strong>"),
+    )
+    html = "".join(
+        f'<div class="thread-event action"><span class="type-icon"><i class="faded icon-{icon}">'
+        f'</i></span><span class="faded description">{text} <time datetime="2026-11-02T12:00:00'
+        '+00:00">11/2/26</time></span></div>'
+        for icon, text in rows
+    )
+    assert [(e.kind, e.actor, e.value) for e in parse_thread_events(html)] == [
+        ("edited", "Ada Admin", "Pending"),
+        ("assigned", "Ada Admin", "Lim Ited"),
+    ]
 
 
 # --------------------------------------------------------------------------- CSV export

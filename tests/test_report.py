@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import os
 import stat
+import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from automations import RulesError, RulesFile, parse_duration
 from automations._rules import parse_rules
 from osticket_client import ThreadEntry, Ticket, TicketEvent, TicketSummary
+from osticket_client.cli import cli
 from osticket_client.report import (
     Period,
     ReportCache,
@@ -27,8 +30,10 @@ from osticket_client.report import (
 from osticket_client.report._collect import signature
 from osticket_client.report._render import (
     CSV_HEADER,
+    HtmlUnavailable,
     csv_rows,
     duration_text,
+    html_page,
     printable,
     write_csv,
 )
@@ -332,3 +337,41 @@ def test_durations_and_desk_text_for_a_terminal() -> None:
     ]
     assert printable("Ada\x1b[31m red\nline\u202e") == "Ada [31m red line "
     assert parse_duration("4h").delta == 4 * H
+
+
+def test_html_without_the_report_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)  # import fails
+    report = build_report(
+        [measured()], period=Period(start=MON.date(), end=MON.date()), now=MON, by="agent"
+    )
+    with pytest.raises(HtmlUnavailable, match=r"pip install 'osticket-client\[report\]'"):
+        html_page(report)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--csv", "--json"], "choose one of --csv and --json"),
+        (["--from", "2026-11-02", "--to", "2026-11-01"], "expected --to on or after --from"),
+        (["--from", "2026-13-01"], "'2026-13-01' does not match the format '%Y-%m-%d'"),
+        (["--by", "colour"], "'colour' is not one of"),
+        (["--calendar", "office"], "calendar: expected one defined under [calendars] (none)"),
+    ],
+)
+def test_the_command_refuses_bad_input_before_reading_the_desk(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(cli, ["--url", "http://127.0.0.1:9/", "report", "sla", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_command_names_the_problem_in_a_rules_file(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[targets.first_response]\ndefault = "soon"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", "sla", "--rules", str(rules)])
+    assert result.exit_code == 2
+    assert "targets.first_response.default: expected a duration like 90m" in result.output

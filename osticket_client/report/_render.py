@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import IO, Any
 
-from ._model import GroupSummary, Measure, MetricSummary, SlaReport, SlaRow
+from ._model import Measure, MetricSummary, SlaReport, SlaRow
 
 __all__ = [
     "HtmlUnavailable",
@@ -242,18 +242,12 @@ def _charts(report: SlaReport) -> list[str]:
         [
             go.Scatter(
                 x=weeks,
-                y=[_percent(w.first_response) for w in report.weeks],
-                name="first response",
+                y=[_percent(getattr(w, metric)) for w in report.weeks],
+                name=name,
                 mode="lines+markers",
                 marker={"size": 9},
-            ),
-            go.Scatter(
-                x=weeks,
-                y=[_percent(w.resolution) for w in report.weeks],
-                name="resolution",
-                mode="lines+markers",
-                marker={"size": 9},
-            ),
+            )
+            for metric, name in METRIC_NAMES.items()
         ],
         layout={
             **layout,
@@ -290,14 +284,10 @@ def _charts(report: SlaReport) -> list[str]:
         [
             go.Bar(
                 x=names,
-                y=[_percent(g.first_response.share_met) for g in report.groups],
-                name="first response",
-            ),
-            go.Bar(
-                x=names,
-                y=[_percent(g.resolution.share_met) for g in report.groups],
-                name="resolution",
-            ),
+                y=[_percent(getattr(g, metric).share_met) for g in report.groups],
+                name=name,
+            )
+            for metric, name in METRIC_NAMES.items()
         ],
         layout={
             **layout,
@@ -360,8 +350,3 @@ def html_page(report: SlaReport) -> str:
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )
-
-
-def group_rows(report: SlaReport) -> list[GroupSummary]:
-    """The overall summary, then each group."""
-    return [report.overall, *report.groups]

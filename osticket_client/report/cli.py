@@ -9,10 +9,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
-from automations import RulesError, RulesFile, load_rules
+from automations import RulesFile, load_rules
 
 from .._cli_support import CliState, fail, pass_state, reported_errors, table
 from . import GROUPS, Group, Period, ReportCache, default_cache_path, report_rules, sla_report
@@ -42,15 +43,13 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _period(start: date | None, end: date | None, zone: str, now: datetime) -> Period:
-    from zoneinfo import ZoneInfo
-
     today = now.astimezone(ZoneInfo(zone)).date()
     end = end or (today if start is None or start <= today else start)
     start = start or end - timedelta(days=29)
-    try:
-        return Period(start=start, end=end, timezone=zone)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc).splitlines()[-1].strip(), param_hint="--to") from None
+    if end < start:
+        message = f"expected --to on or after --from, got {start} to {end}"
+        raise click.BadParameter(message, param_hint="--to")
+    return Period(start=start, end=end, timezone=zone)
 
 
 class _Progress:
@@ -189,9 +188,7 @@ def sla(
     try:
         rules = load_rules(rules_file) if rules_file else RulesFile()
         measuring = report_rules(rules, calendar)
-    except RulesError as exc:
-        fail(str(exc), 2)
-    except ValueError as exc:
+    except ValueError as exc:  # RulesError too: each problem with its key path and line
         fail(str(exc), 2)
     now = at.astimezone(timezone.utc) if at is not None else datetime.now(timezone.utc)
     zone = measuring.calendar.timezone if measuring.calendar is not None else "UTC"
