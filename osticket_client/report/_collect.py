@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
@@ -14,6 +13,7 @@ from types import TracebackType
 from automations import signature_of
 
 from .._admin import sla_grace_periods
+from .._cache import default_cache_dir
 from .._client import OsTicket
 from .._errors import PermissionDenied
 from .._tickets import Ticket, TicketSummary
@@ -43,16 +43,9 @@ CREATE TABLE IF NOT EXISTS tickets (
 
 
 def default_cache_path() -> Path:
-    """Where reports keep what they read: the per-user cache folder.
-
-    `%LOCALAPPDATA%\\osticket\\report-cache.sqlite` on Windows (a folder only its user can
-    open), else `$XDG_CACHE_HOME/osticket/report-cache.sqlite` (`~/.cache/...`).
-    """
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "osticket" / "report-cache.sqlite"
+    """Where reports keep what they read: ``report-cache.sqlite`` in the per-user cache folder
+    (`OSTICKET_CACHE_DIR`, else e.g. ``~/.cache/osticket``, ``%LOCALAPPDATA%\\osticket\\Cache``)."""
+    return default_cache_dir(os.environ) / "report-cache.sqlite"
 
 
 def signature(row: TicketSummary) -> str:
