@@ -6,16 +6,17 @@ import io
 import os
 import stat
 import sys
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
 
 from automations import RulesError, RulesFile, parse_duration
 from automations._rules import parse_rules
-from osticket_client import ThreadEntry, Ticket, TicketEvent, TicketSummary
+from osticket_client import Choice, ThreadEntry, Ticket, TicketEvent, TicketNotFound, TicketSummary
 from osticket_client.cli import cli
 from osticket_client.report import (
     Period,
@@ -25,6 +26,7 @@ from osticket_client.report import (
     last_days,
     measure_ticket,
     report_rules,
+    sla_report,
     summarize,
 )
 from osticket_client.report._collect import signature
@@ -67,9 +69,7 @@ default = "8h"
 priority = { Low = "40h" }
 """
 )
-MEASURING = ReportRules(
-    **{**report_rules(RULES).__dict__, "statuses": {"Open", "Pending", "Work in Progress"}}
-)
+MEASURING = replace(report_rules(RULES), statuses={"Open", "Pending", "Work in Progress"})
 
 
 def entry(ident: int, kind: str, author: str, at: datetime) -> ThreadEntry:
@@ -223,7 +223,7 @@ def test_a_ticket_still_pending_stays_paused_until_now() -> None:
 
 
 def test_resolution_target_plan_from_the_file_then_the_desk_then_priority() -> None:
-    graced = ReportRules(**{**MEASURING.__dict__, "sla_grace": {"Default SLA": 18 * H}})
+    graced = replace(MEASURING, sla_grace={"Default SLA": 18 * H})
     row, page = ticket(priority="Low")
     assert measure_ticket(row, page, graced, MON).resolution.target == 18 * H
     assert measure_ticket(row, page, MEASURING, MON).resolution.target == 40 * H
@@ -375,3 +375,38 @@ def test_the_command_names_the_problem_in_a_rules_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["report", "sla", "--rules", str(rules)])
     assert result.exit_code == 2
     assert "targets.first_response.default: expected a duration like 90m" in result.output
+
+
+class _FakeDesk:
+    """Lists two tickets; the second was deleted before its page was read."""
+
+    url = "http://desk.test/"
+
+    def __init__(self) -> None:
+        self.row, self.page = ticket(sla_plan=None)
+        self.read: list[str] = []
+
+    def list_tickets(self, queue: int) -> list[TicketSummary]:
+        gone = self.row.model_copy(update={"number": "100002"})
+        return [self.row, gone] if queue == 1 else []
+
+    def statuses(self) -> list[Choice]:
+        return [Choice(id=1, name="Open", state="open"), Choice(id=7, name="Pending")]
+
+    def get_ticket(self, number: str) -> Ticket:
+        self.read.append(number)
+        if number != self.page.number:
+            raise TicketNotFound(f"cannot read ticket #{number}: Unknown ticket")
+        return self.page
+
+
+def test_a_ticket_gone_since_the_listing_is_left_out_and_named() -> None:
+    desk = _FakeDesk()
+    period = Period(start=MON.date(), end=MON.date())
+    report = sla_report(cast(Any, desk), period, rules=MEASURING, now=MON + H)
+    assert [r.number for r in report.rows] == ["100001"]
+    assert (report.unreadable, report.pages_read, desk.read) == (
+        ("100002",),
+        2,
+        ["100001", "100002"],
+    )

@@ -124,10 +124,13 @@ def sla_report(
         measuring = replace(measuring, sla_grace=sla_grace(desk))
     if measuring.targets.pause_statuses:
         measuring = replace(measuring, statuses=frozenset(s.name for s in desk.statuses()))
-    rows, pages = [], 0
+    rows, pages, gone = [], 0, []
     for row, ticket, read in read_tickets(desk, listed, cache, progress):
         pages += read
-        rows.append(measure_ticket(row, ticket, measuring, moment))
+        if ticket is None:
+            gone.append(row.number)
+        else:
+            rows.append(measure_ticket(row, ticket, measuring, moment))
     return build_report(
         rows,
         period=period,
@@ -135,5 +138,6 @@ def sla_report(
         by=by,
         calendar_name=measuring.calendar_name,
         pages_read=pages,
-        cache_hits=len(rows) - pages,
+        cache_hits=len(listed) - pages,
+        unreadable=tuple(gone),
     )

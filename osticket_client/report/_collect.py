@@ -15,7 +15,7 @@ from automations import signature_of
 from .._admin import sla_grace_periods
 from .._cache import default_cache_dir
 from .._client import OsTicket
-from .._errors import PermissionDenied
+from .._errors import PermissionDenied, TicketNotFound
 from .._tickets import Ticket, TicketSummary
 from ._model import Period
 
@@ -138,17 +138,23 @@ def read_tickets(
     rows: Sequence[TicketSummary],
     cache: ReportCache | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Iterator[tuple[TicketSummary, Ticket, bool]]:
+) -> Iterator[tuple[TicketSummary, Ticket | None, bool]]:
     """Each listed ticket with its page: from the cache when its signature has not changed,
-    else read from the desk (and kept). Yields (row, ticket, read from the desk)."""
+    else read from the desk (and kept). Yields (row, ticket, read from the desk); the ticket
+    is None when the desk no longer shows it (deleted, or moved out of the agent's reach
+    since the listing)."""
     for done, row in enumerate(rows, start=1):
         key = signature(row)
         ticket = cache.get(desk.url, row.number, key) if cache is not None else None
         read = ticket is None
         if ticket is None:
-            ticket = desk.get_ticket(row.number)
-            if cache is not None:
-                cache.put(desk.url, row.number, key, ticket)
+            try:
+                ticket = desk.get_ticket(row.number)
+            except TicketNotFound:
+                ticket = None
+            else:
+                if cache is not None:
+                    cache.put(desk.url, row.number, key, ticket)
         yield row, ticket, read
         if progress is not None:
             progress(done, len(rows))

@@ -290,6 +290,7 @@ def build_report(
     calendar_name: str | None = None,
     pages_read: int = 0,
     cache_hits: int = 0,
+    unreadable: tuple[str, ...] = (),
 ) -> SlaReport:
     """The report over measured rows: overall, by group, by week, and the breaches."""
     overall = GroupSummary(
@@ -349,4 +350,5 @@ def build_report(
         breaches=tuple(breaches),
         pages_read=pages_read,
         cache_hits=cache_hits,
+        unreadable=unreadable,
     )

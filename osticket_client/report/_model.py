@@ -180,3 +180,4 @@ class SlaReport(_Value):
     breaches: tuple[Breach, ...]
     pages_read: int = 0
     cache_hits: int = 0
+    unreadable: tuple[str, ...] = ()  # listed, but the desk no longer showed their page

@@ -95,6 +95,9 @@ def _print_table(result: SlaReport) -> None:
         f"{len(result.rows)} tickets: {result.pages_read} pages read,"
         f" {result.cache_hits} from the cache"
     )
+    if result.unreadable:
+        gone = ", ".join(result.unreadable)
+        click.echo(f"Left out, no longer shown by the desk: {printable(gone)}")
     click.echo()
     rows = []
     for group in (result.overall, *result.groups):
