@@ -405,6 +405,8 @@ def test_a_ticket_gone_since_the_listing_is_left_out_and_named() -> None:
     period = Period(start=MON.date(), end=MON.date())
     report = sla_report(cast(Any, desk), period, rules=MEASURING, now=MON + H)
     assert [r.number for r in report.rows] == ["100001"]
+    with pytest.raises(ValueError, match="by: expected one of agent, team"):
+        sla_report(cast(Any, desk), period, by=cast(Any, "colour"))
     assert (report.unreadable, report.pages_read, desk.read) == (
         ("100002",),
         2,

@@ -112,15 +112,19 @@ def sla_report(
         progress: called with (tickets done, tickets in all) after each ticket.
 
     Raises:
+        ValueError: `by` is not one of GROUPS.
         OsTicketError: the desk could not be read (see the error tree).
     """
+    if by not in GROUPS:
+        raise ValueError(f"by: expected one of {', '.join(GROUPS)}, got {by!r}")
     measuring = rules if isinstance(rules, ReportRules) else report_rules(rules)
     moment = now or datetime.now(timezone.utc)
     if period is None:
         zone = measuring.calendar.timezone if measuring.calendar is not None else "UTC"
         period = last_days(30, zone, moment)
     listed = list_period(desk, period, queue)
-    if any(row.sla_plan and row.sla_plan not in measuring.targets.resolution.sla for row in listed):
+    plans = {row.sla_plan for row in listed if row.sla_plan}
+    if not measuring.sla_grace and plans - set(measuring.targets.resolution.sla):
         measuring = replace(measuring, sla_grace=sla_grace(desk))
     if measuring.targets.pause_statuses:
         measuring = replace(measuring, statuses=frozenset(s.name for s in desk.statuses()))
