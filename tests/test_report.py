@@ -412,3 +412,12 @@ def test_a_ticket_gone_since_the_listing_is_left_out_and_named() -> None:
         2,
         ["100001", "100002"],
     )
+
+
+def test_a_cache_that_is_not_a_database_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "cache.sqlite"
+    broken.write_bytes(b"not a database, just bytes" * 100)
+    result = CliRunner().invoke(cli, ["report", "sla", "--cache", str(broken)])
+    assert result.exit_code == 1
+    assert f"Error: cannot use the cache {broken}: file is not a database" in result.output
+    assert "--no-cache" in result.output

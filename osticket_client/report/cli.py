@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -82,6 +83,14 @@ def _write_private(path: Path, text: str) -> None:
         os.fchmod(fd, 0o600)  # a file that existed keeps its mode otherwise
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
+
+
+def _open_cache(path: Path) -> ReportCache:
+    try:
+        return ReportCache(path)
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        fail(f"cannot use the cache {path}: {reason} (--no-cache reads every page)", 1)
 
 
 def _print_table(result: SlaReport) -> None:
@@ -196,7 +205,7 @@ def sla(
     now = at.astimezone(timezone.utc) if at is not None else datetime.now(timezone.utc)
     zone = measuring.calendar.timezone if measuring.calendar is not None else "UTC"
     period = _period(_day(start), _day(end), zone, now)
-    cache = None if no_cache else ReportCache(cache_file or default_cache_path())
+    cache = None if no_cache else _open_cache(Path(cache_file or default_cache_path()))
     progress: Callable[[int, int], None] | None = None
     bar = _Progress()
     if sys.stderr.isatty():
