@@ -386,9 +386,10 @@ class _FakeDesk:
         self.row, self.page = ticket(sla_plan=None)
         self.read: list[str] = []
 
-    def list_tickets(self, queue: int) -> list[TicketSummary]:
+    def search_tickets(self, *, updated_since: datetime) -> list[TicketSummary]:
+        self.since = updated_since
         gone = self.row.model_copy(update={"number": "100002"})
-        return [self.row, gone] if queue == 1 else []
+        return [self.row, gone]
 
     def statuses(self) -> list[Choice]:
         return [Choice(id=1, name="Open", state="open"), Choice(id=7, name="Pending")]
@@ -405,6 +406,7 @@ def test_a_ticket_gone_since_the_listing_is_left_out_and_named() -> None:
     period = Period(start=MON.date(), end=MON.date())
     report = sla_report(cast(Any, desk), period, rules=MEASURING, now=MON + H)
     assert [r.number for r in report.rows] == ["100001"]
+    assert desk.since == period.first_instant  # listed: tickets updated since the period began
     with pytest.raises(ValueError, match="by: expected one of agent, team"):
         sla_report(cast(Any, desk), period, by=cast(Any, "colour"))
     assert (report.unreadable, report.pages_read, desk.read) == (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,8 +20,6 @@ from .._tickets import Ticket, TicketSummary
 from ._model import Period
 
 __all__ = [
-    "CLOSED_QUEUE",
-    "OPEN_QUEUE",
     "ReportCache",
     "default_cache_path",
     "list_period",
@@ -30,7 +28,6 @@ __all__ = [
     "sla_grace",
 ]
 
-OPEN_QUEUE, CLOSED_QUEUE = 1, 8  # stock queues: every open-state and closed-state ticket
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
     desk TEXT NOT NULL,
@@ -112,22 +109,24 @@ class ReportCache:
         self.close()
 
 
-def list_period(desk: OsTicket, period: Period, queue: int | None = None) -> list[TicketSummary]:
-    """The tickets created in the period: of one queue, or open and closed ones (queues 1, 8).
+def list_period(
+    desk: OsTicket, period: Period, queue: int | None = None, now: datetime | None = None
+) -> list[TicketSummary]:
+    """The tickets created in the period, open and closed, or of one queue.
 
-    The listing is each queue's CSV export, filtered by creation time here: the Closed queue
-    holds the whole history, so a desk with years of tickets sends them all.
+    Without a queue, the desk's advanced search lists only the tickets updated since the
+    period began (a ticket is updated when it is created, so none of the period's is left
+    out), exported as CSV: the Closed queue's whole history is not sent. One queue is that
+    queue's CSV export. Either way the rows are then cut to the creation dates here.
     """
-    # ONE CALL SITE TO SWITCH: when the client can list tickets created in a date range (an
-    # advanced search exported through `export/adhoc,<token>`, FACTS.md "Listing and change
-    # detection"), list only the period here instead of whole queues.
-    queues = (queue,) if queue is not None else (OPEN_QUEUE, CLOSED_QUEUE)
-    rows: dict[str, TicketSummary] = {}
-    for number in queues:
-        for row in desk.list_tickets(number):
-            if row.created is not None and period.holds(row.created):
-                rows.setdefault(row.number, row)
-    return sorted(rows.values(), key=lambda r: (r.created or _EPOCH, r.number))
+    if queue is not None:
+        rows: Iterable[TicketSummary] = desk.list_tickets(queue)
+    elif period.first_instant > (now or datetime.now(timezone.utc)):
+        return []  # a period yet to come: nothing was created in it
+    else:
+        rows = desk.search_tickets(updated_since=period.first_instant)
+    found = {row.number: row for row in rows if row.created and period.holds(row.created)}
+    return sorted(found.values(), key=lambda r: (r.created or _EPOCH, r.number))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

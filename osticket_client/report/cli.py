@@ -120,11 +120,11 @@ def _print_table(result: SlaReport) -> None:
             ]
         rows.append(cells)
     heads = ["tickets", "met", "median", "p90"]
-    click.echo(f"{'':24}  {'first response':<34}  resolution")
+    click.echo(f"{'':24}  {'first response':<38}  resolution")
     table(
         [result.by, *heads, *heads],
         rows,
-        [24, 7, 10, 7, 7, 7, 10, 7, None],
+        [24, 7, 13, 7, 7, 7, 13, 7, None],
     )
     click.echo()
     if not result.breaches:
