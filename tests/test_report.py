@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import sys
+import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +17,15 @@ from click.testing import CliRunner
 
 from automations import RulesError, RulesFile, parse_duration
 from automations._rules import parse_rules
-from osticket_client import Choice, ThreadEntry, Ticket, TicketEvent, TicketNotFound, TicketSummary
+from osticket_client import (
+    Choice,
+    ConnectError,
+    ThreadEntry,
+    Ticket,
+    TicketEvent,
+    TicketNotFound,
+    TicketSummary,
+)
 from osticket_client.cli import cli
 from osticket_client.report import (
     Period,
@@ -29,7 +38,7 @@ from osticket_client.report import (
     sla_report,
     summarize,
 )
-from osticket_client.report._collect import signature
+from osticket_client.report._collect import read_tickets, signature
 from osticket_client.report._render import (
     CSV_HEADER,
     HtmlUnavailable,
@@ -423,3 +432,41 @@ def test_a_cache_that_is_not_a_database_is_named(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"Error: cannot use the cache {broken}: file is not a database" in result.output
     assert "--no-cache" in result.output
+
+
+class _ManyTickets:
+    """30 listed tickets read by several threads: a few gone, one failing when asked."""
+
+    url = "http://desk.test/"
+
+    def __init__(self, failing: str | None = None) -> None:
+        self.rows = [
+            TicketSummary(number=f"{100 + n}", subject=f"T{n}", created=MON) for n in range(30)
+        ]
+        self.failing = failing
+        self.asked: list[str] = []
+
+    def get_ticket(self, number: str) -> Ticket:
+        self.asked.append(number)
+        time.sleep(0.01)
+        if number == self.failing:
+            raise ConnectError("the desk went away")
+        if number.endswith("7"):
+            raise TicketNotFound(f"cannot read ticket #{number}")
+        return ticket(number=number)[1]
+
+
+def test_pages_read_by_several_threads_come_back_in_the_listing_order() -> None:
+    desk = _ManyTickets()
+    read = list(read_tickets(cast(Any, desk), desk.rows, workers=4))
+    assert [row.number for row, _, _ in read] == [row.number for row in desk.rows]
+    assert [row.number for row, page, _ in read if page is None] == ["107", "117", "127"]
+    assert all(page.number == row.number for row, page, _ in read if page is not None)
+    assert sorted(desk.asked) == sorted(row.number for row in desk.rows)
+
+
+def test_a_failed_page_stops_the_reading_without_asking_for_the_rest() -> None:
+    desk = _ManyTickets(failing="102")
+    with pytest.raises(ConnectError):
+        list(read_tickets(cast(Any, desk), desk.rows, workers=2))
+    assert len(desk.asked) < 30

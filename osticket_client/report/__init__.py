@@ -95,6 +95,7 @@ def sla_report(
     cache: ReportCache | None = None,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 4,
 ) -> SlaReport:
     """First response and resolution of the tickets created in a period, against targets.
 
@@ -110,6 +111,7 @@ def sla_report(
         cache: keep and reuse what was read (see `ReportCache`); None reads every page.
         now: when unfinished measures stop counting (default: the current time).
         progress: called with (tickets done, tickets in all) after each ticket.
+        workers: ticket pages read at once (threads sharing the client's one login).
 
     Raises:
         ValueError: `by` is not one of GROUPS.
@@ -129,7 +131,7 @@ def sla_report(
     if measuring.targets.pause_statuses:
         measuring = replace(measuring, statuses=frozenset(s.name for s in desk.statuses()))
     rows, pages, gone = [], 0, []
-    for row, ticket, read in read_tickets(desk, listed, cache, progress):
+    for row, ticket, read in read_tickets(desk, listed, cache, progress, workers):
         pages += read
         if ticket is None:
             gone.append(row.number)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -137,26 +138,44 @@ def read_tickets(
     rows: Sequence[TicketSummary],
     cache: ReportCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 4,
 ) -> Iterator[tuple[TicketSummary, Ticket | None, bool]]:
-    """Each listed ticket with its page: from the cache when its signature has not changed,
-    else read from the desk (and kept). Yields (row, ticket, read from the desk); the ticket
-    is None when the desk no longer shows it (deleted, or moved out of the agent's reach
-    since the listing)."""
-    for done, row in enumerate(rows, start=1):
-        key = signature(row)
-        ticket = cache.get(desk.url, row.number, key) if cache is not None else None
-        read = ticket is None
-        if ticket is None:
-            try:
-                ticket = desk.get_ticket(row.number)
-            except TicketNotFound:
-                ticket = None
-            else:
-                if cache is not None:
+    """Each listed ticket with its page, in the listing's order: from the cache when its
+    signature has not changed, else read from the desk (and kept). Yields (row, ticket, read
+    from the desk); the ticket is None when the desk no longer shows it (deleted, or moved out
+    of the agent's reach since the listing).
+
+    Pages are read by `workers` threads sharing the client (and its one login): the desk's
+    answer is most of a page's cost. The cache is only touched from the calling thread.
+    """
+    keys = [signature(row) for row in rows]
+    known = [
+        cache.get(desk.url, row.number, key) if cache is not None else None
+        for row, key in zip(rows, keys, strict=True)
+    ]
+
+    def read(number: str) -> Ticket | None:
+        try:
+            return desk.get_ticket(number)
+        except TicketNotFound:
+            return None
+
+    missing = [row.number for row, ticket in zip(rows, known, strict=True) if ticket is None]
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        pages = pool.map(read, missing)  # in order; an error surfaces when its page is reached
+        for done, (row, key, ticket) in enumerate(zip(rows, keys, known, strict=True), start=1):
+            fresh = ticket is None
+            if fresh:
+                ticket = next(pages)
+                if ticket is not None and cache is not None:
                     cache.put(desk.url, row.number, key, ticket)
-        yield row, ticket, read
-        if progress is not None:
-            progress(done, len(rows))
+            yield row, ticket, fresh
+            if progress is not None:
+                progress(done, len(rows))
+    finally:
+        # On an error or Ctrl-C, the pages not yet asked for are never asked for.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def sla_grace(desk: OsTicket) -> dict[str, timedelta]:

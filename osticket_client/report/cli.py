@@ -166,6 +166,13 @@ def _print_table(result: SlaReport) -> None:
 @click.option("--cache", "cache_file", type=click.Path(dir_okay=False), help="Cache file.")
 @click.option("--no-cache", is_flag=True, help="Read every ticket page; keep nothing.")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=4,
+    show_default=True,
+    help="Ticket pages read at once.",
+)
+@click.option(
     "--at",
     type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
     help="Count running clocks up to this time (default: now), e.g. 2026-12-01T09:00:00+00:00.",
@@ -184,6 +191,7 @@ def sla(
     html_file: str | None,
     cache_file: str | None,
     no_cache: bool,
+    workers: int,
     at: datetime | None,
 ) -> None:
     """Were the first-response and resolution targets met?
@@ -222,6 +230,7 @@ def sla(
                 cache=cache,
                 now=now,
                 progress=progress,
+                workers=workers,
             )
     finally:
         bar.close()
