@@ -357,6 +357,10 @@ def test_html_without_the_report_extra_says_what_to_install(
     )
     with pytest.raises(HtmlUnavailable, match=r"pip install 'osticket-client\[report\]'"):
         html_page(report)
+    # The command says so before reading the desk (no desk URL is even needed).
+    result = CliRunner().invoke(cli, ["report", "sla", "--no-cache", "--html", "r.html"])
+    assert result.exit_code == 3
+    assert "Error: the HTML report needs the plotting library" in result.output
 
 
 @pytest.mark.parametrize(

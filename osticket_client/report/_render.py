@@ -13,6 +13,7 @@ from ._model import Measure, MetricSummary, SlaReport, SlaRow
 
 __all__ = [
     "HtmlUnavailable",
+    "check_html",
     "csv_rows",
     "duration_text",
     "html_page",
@@ -224,13 +225,26 @@ def _percent(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
+_NO_PLOTLY = "the HTML report needs the plotting library: pip install 'osticket-client[report]'"
+
+
+def check_html() -> None:
+    """Make sure the HTML report can be drawn, before a long read of the desk.
+
+    Raises:
+        HtmlUnavailable: the plotting library (the `report` extra) is not installed.
+    """
+    try:
+        import plotly.graph_objects  # noqa: F401
+    except ImportError:
+        raise HtmlUnavailable(_NO_PLOTLY) from None
+
+
 def _charts(report: SlaReport) -> list[str]:
     try:
         import plotly.graph_objects as go
     except ImportError:
-        raise HtmlUnavailable(
-            "the HTML report needs the plotting library: pip install 'osticket-client[report]'"
-        ) from None
+        raise HtmlUnavailable(_NO_PLOTLY) from None
     layout: dict[str, Any] = {
         "template": "plotly_white",
         "height": 360,

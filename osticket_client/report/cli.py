@@ -23,6 +23,7 @@ from ._render import (
     CSV_HEADER,
     METRIC_NAMES,
     HtmlUnavailable,
+    check_html,
     csv_rows,
     duration_text,
     html_page,
@@ -210,6 +211,11 @@ def sla(
         measuring = report_rules(rules, calendar)
     except ValueError as exc:  # RulesError too: each problem with its key path and line
         fail(str(exc), 2)
+    if html_file:
+        try:
+            check_html()
+        except HtmlUnavailable as exc:
+            fail(str(exc), 3)
     now = at.astimezone(timezone.utc) if at is not None else datetime.now(timezone.utc)
     zone = measuring.calendar.timezone if measuring.calendar is not None else "UTC"
     period = _period(_day(start), _day(end), zone, now)
