@@ -12,11 +12,19 @@ from pathlib import Path
 import pytest
 
 from automations import Targets, TargetTable, parse_duration
-from osticket_client import ThreadEntry, Ticket, TicketEvent, TicketSummary
+from osticket_client import ThreadEntry, ThreadEvent, Ticket, TicketSummary
 from osticket_client.report import Period, ReportRules, SlaReport, build_report, measure_ticket
 from osticket_client.report._render import html_page
 
 UTC = timezone.utc
+
+
+def event(
+    kind: str, when: datetime, text: str = "", actor: str | None = None, value: str | None = None
+) -> ThreadEvent:
+    return ThreadEvent(kind=kind, when=when, text=text, actor=actor, value=value)
+
+
 START = datetime(2026, 10, 5, 9, tzinfo=UTC)  # a Monday
 HOSTILE_SUBJECT = "</script><script>document.title='pwned'</script><img src=x onerror=alert(1)>"
 HOSTILE_AGENT = '<b>Ada</b> "O\'Hara" & </div>'
@@ -46,9 +54,9 @@ def sample_report() -> SlaReport:
                 ThreadEntry(id=2, type="response", author=agent, created=answered, body=""),
             ),
             events=(
-                TicketEvent("created", created, "Created"),
+                event("created", created, "Created"),
                 *(
-                    [TicketEvent("closed", answered + timedelta(hours=3), "Closed", agent)]
+                    [event("closed", answered + timedelta(hours=3), "Closed", agent)]
                     if closed
                     else []
                 ),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import html
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import IO, Any
+from typing import Any
 
 from ._model import Measure, MetricSummary, SlaReport, SlaRow
 
@@ -17,9 +15,7 @@ __all__ = [
     "csv_rows",
     "duration_text",
     "html_page",
-    "printable",
     "share_text",
-    "write_csv",
 ]
 
 _HOUR = 3600.0
@@ -48,50 +44,24 @@ def share_text(summary: MetricSummary) -> str:
     return f"{summary.met}/{summary.decided} {summary.share_met:.0%}"
 
 
-def printable(text: str | None) -> str:
-    """Desk text made safe for one terminal cell: control characters (escape sequences
-    included) and line breaks become spaces."""
-    if not text:
-        return ""
-    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
-
-
 # ------------------------------------------------------------------------------------ CSV
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _cell(value: object) -> object:
-    # A text cell a spreadsheet would read as a formula gets a leading apostrophe.
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def write_csv(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Write rows as CSV, text that a spreadsheet would run as a formula neutralised."""
-    # TODO(output): switch to the project's one CSV writer once it lands, and delete this.
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-
-
-def _hours(value: timedelta | None) -> float | str:
-    return "" if value is None else round(value.total_seconds() / _HOUR, 4)
+def _hours(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / _HOUR, 4)
 
 
 def _measure_cells(measure: Measure) -> list[object]:
     return [
         measure.start.isoformat(),
-        measure.at.isoformat() if measure.at else "",
-        measure.by or "",
+        measure.at.isoformat() if measure.at else None,
+        measure.by,
         _hours(measure.counted),
         _hours(measure.elapsed),
         _hours(measure.business),
         _hours(measure.paused),
         _hours(measure.target),
-        "" if measure.met is None else ("met" if measure.met else "missed"),
+        None if measure.met is None else ("met" if measure.met else "missed"),
         _hours(measure.over),
     ]
 
@@ -130,7 +100,8 @@ CSV_HEADER = [
 
 
 def csv_rows(rows: Iterable[SlaRow]) -> Iterator[list[object]]:
-    """One CSV row per ticket, in the order of CSV_HEADER (hours as decimal numbers)."""
+    """One CSV row per ticket, in the order of CSV_HEADER (hours as decimal numbers, None for
+    an empty cell), for the project's `write_csv`."""
     for row in rows:
         yield [
             row.number,
@@ -138,12 +109,12 @@ def csv_rows(rows: Iterable[SlaRow]) -> Iterator[list[object]]:
             row.status,
             "yes" if row.closed else "no",
             row.created.isoformat(),
-            row.priority or "",
-            row.department or "",
-            row.topic or "",
-            row.sla or "",
-            row.agent or "",
-            row.team or "",
+            row.priority,
+            row.department,
+            row.topic,
+            row.sla,
+            row.agent,
+            row.team,
             row.reopened,
             "yes" if row.overdue else "no",
             *_measure_cells(row.first_response),

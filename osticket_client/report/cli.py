@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import sqlite3
 import sys
@@ -16,7 +15,8 @@ import click
 
 from automations import RulesFile, load_rules
 
-from .._cli_support import CliState, fail, pass_state, reported_errors, table
+from .._cli_support import CliState, fail, pass_state, reported_errors
+from .._output import echo, echo_json, table, write_csv
 from . import GROUPS, Group, Period, ReportCache, default_cache_path, report_rules, sla_report
 from ._model import SlaReport
 from ._render import (
@@ -27,9 +27,7 @@ from ._render import (
     csv_rows,
     duration_text,
     html_page,
-    printable,
     share_text,
-    write_csv,
 )
 
 __all__ = ["report"]
@@ -97,21 +95,20 @@ def _open_cache(path: Path) -> ReportCache:
 def _print_table(result: SlaReport) -> None:
     period = result.period
     measured = f"business hours of {result.calendar!r}" if result.calendar else "calendar time"
-    click.echo(
+    echo(
         f"SLA report: tickets created {period.start} to {period.end} ({period.timezone}),"
         f" {measured}; running clocks counted to {result.now:%Y-%m-%d %H:%M} UTC"
     )
-    click.echo(
+    echo(
         f"{len(result.rows)} tickets: {result.pages_read} pages read,"
         f" {result.cache_hits} from the cache"
     )
     if result.unreadable:
-        gone = ", ".join(result.unreadable)
-        click.echo(f"Left out, no longer shown by the desk: {printable(gone)}")
-    click.echo()
+        echo(f"Left out, no longer shown by the desk: {', '.join(result.unreadable)}")
+    echo()
     rows = []
     for group in (result.overall, *result.groups):
-        cells = [printable(group.group)]
+        cells = [group.group]
         for summary in (group.first_response, group.resolution):
             cells += [
                 str(summary.tickets),
@@ -121,27 +118,23 @@ def _print_table(result: SlaReport) -> None:
             ]
         rows.append(cells)
     heads = ["tickets", "met", "median", "p90"]
-    click.echo(f"{'':24}  {'first response':<38}  resolution")
-    table(
-        [result.by, *heads, *heads],
-        rows,
-        [24, 7, 13, 7, 7, 7, 13, 7, None],
-    )
-    click.echo()
+    echo(f"{'':24}  {'first response':<38}  resolution")
+    table([result.by, *heads, *heads], rows, [24, 7, 13, 7, 7, 7, 13, 7, None])
+    echo()
     if not result.breaches:
-        click.echo("No target was missed.")
+        echo("No target was missed.")
         return
-    click.echo(f"Breaches ({len(result.breaches)}):")
+    echo(f"Breaches ({len(result.breaches)}):")
     table(
         ["number", "measure", "agent", "over by", "clock", "subject"],
         (
             [
-                printable(b.number),
+                b.number,
                 METRIC_NAMES[b.metric],
-                printable(b.agent),
+                b.agent,
                 duration_text(b.over),
                 "stopped" if b.finished else "running",
-                printable(b.subject),
+                b.subject,
             ]
             for b in result.breaches
         ),
@@ -224,7 +217,7 @@ def sla(
     bar = _Progress()
     if sys.stderr.isatty():
         progress = bar
-        click.echo(f"Listing tickets created {period.start} to {period.end}...", err=True)
+        echo(f"Listing tickets created {period.start} to {period.end}...", err=True)
     try:
         with reported_errors():
             result = sla_report(
@@ -250,12 +243,10 @@ def sla(
         except OSError as exc:
             fail(f"cannot write {html_file}: {exc.strerror}", 1)
     if as_json:
-        click.echo(result.model_dump_json(indent=2))
+        echo_json(result.model_dump(mode="json"), indent=2)
     elif as_csv:
-        out = io.StringIO()
-        write_csv(out, CSV_HEADER, csv_rows(result.rows))
-        click.echo(out.getvalue(), nl=False)
+        write_csv(sys.stdout, CSV_HEADER, csv_rows(result.rows))
     else:
         _print_table(result)
         if html_file:
-            click.echo(f"\nWrote {html_file}")
+            echo(f"\nWrote {html_file}")
