@@ -40,8 +40,7 @@ def test_full_pass_then_nothing_then_pending_days_later(recorded: Any, tmp_path:
         clock = {"now": recorded_now(cassette)}
 
         def run() -> Any:
-            # One reader: vcrpy's recording can drop one of several concurrent requests.
-            return Pass(desk, rules, ledger, audit, lambda: clock["now"], readers=1).run()
+            return Pass(desk, rules, ledger, audit, lambda: clock["now"]).run()
 
         first = run()
         done = [(r.kind, r.rule) for r in ledger.recent(50)]

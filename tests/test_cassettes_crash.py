@@ -75,7 +75,7 @@ def test_killed_after_the_reply_and_started_again(recorded: Any, tmp_path: Path)
             ledger = Ledger(ledger_path)
             try:
                 return Pass(
-                    on, RULES, ledger, AuditLog(tmp_path / "audit.jsonl"), lambda: now, readers=1
+                    on, RULES, ledger, AuditLog(tmp_path / "audit.jsonl"), lambda: now
                 ).run()
             finally:
                 ledger.close()
