@@ -282,7 +282,7 @@ class Pass:
         for row in rows:
             state = states.get(row.status or "")
             memory = memories.get(row.number)
-            timed = needs_page(self.rules, row, state)
+            timed = needs_page(self.rules, row, state, now)
             if memory is not None and (
                 memory.signature != signatures[row.number]
                 # remembered by a ledger from before timed rules: no status time kept
