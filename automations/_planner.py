@@ -30,8 +30,8 @@ auto_assign                          always: help topic, department,   never
 lifecycle                            Thread Count <= 1 (the opening    otherwise, in from_status:
                                      message alone: no response)       the latest response's id
 nudge_then_pending                   Thread Count <= 1 (nothing to     otherwise, in scope: the
-                                     nudge from); created less than    arming response and its id
-                                     the shortest step ago (*)
+                                     nudge from); created (known) less arming response and its id
+                                     than the shortest step ago (*)
 sla_escalation, due-date levels      always: status, due date, SLA     never
                                      due, priority, assignee, dept.
 sla_escalation, no_response levels   exempt status; creation unknown;  otherwise: whether any
@@ -130,7 +130,8 @@ def needs_conversation(
         if isinstance(rule, LifecycleRule):
             return True
         if isinstance(rule, NudgeRule):
-            if not _too_recent(summary, _nudge_steps(rule), now):
+            # the nudge counts from a response, not from creation: unknown creation settles nothing
+            if summary.created is None or not _too_recent(summary, _nudge_steps(rule), now):
                 return True
         elif summary.status not in rule.exempt_statuses and not _too_recent(
             summary, [lvl.no_response for lvl in rule.levels], now
