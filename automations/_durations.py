@@ -26,7 +26,15 @@ from pydantic import (
     field_validator,
 )
 
-__all__ = ["Calendar", "Duration", "add_time", "parse_duration", "subtract_time", "utc_iso"]
+__all__ = [
+    "Calendar",
+    "Duration",
+    "add_time",
+    "business_time",
+    "parse_duration",
+    "subtract_time",
+    "utc_iso",
+]
 
 UTC = timezone.utc
 Unit = Literal["m", "h", "d"]
@@ -233,6 +241,42 @@ class _OpeningHours:
                         return (finish - remaining).astimezone(end.tzinfo)
                     remaining -= available
             day -= _ONE_DAY
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """The opening time from `start` to `end` (nothing when `end` is not after `start`)."""
+        begin_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
+        day, last = start.astimezone(self._zone).date(), end.astimezone(self._zone).date()
+        counted = _NONE
+        while day <= last:
+            ranges, total = self.day(day)
+            if ranges and begin_utc <= ranges[0][0] and ranges[-1][1] <= end_utc:
+                counted += total  # the whole day's opening lies inside
+            else:
+                for begin, finish in ranges:
+                    overlap = min(finish, end_utc) - max(begin, begin_utc)
+                    if overlap > _NONE:
+                        counted += overlap
+            day += _ONE_DAY
+        return counted
+
+
+def business_time(start: datetime, end: datetime, calendar: Calendar | None = None) -> timedelta:
+    """The time from `start` to `end`: elapsed time without a calendar, opening time with one.
+
+    The inverse of `add_time`: ``business_time(s, add_time(s, d, c), c) == d.delta``. A span
+    that ends before it starts counts as nothing.
+
+    Raises:
+        ValueError: for a naive `start` or `end`.
+    """
+    for moment in (start, end):
+        if moment.utcoffset() is None:
+            raise ValueError(f"expected an aware datetime (with a UTC offset), got naive {moment}")
+    if end <= start:
+        return _NONE
+    if calendar is None:
+        return end - start
+    return calendar._opening.between(start, end)
 
 
 def add_time(start: datetime, duration: Duration, calendar: Calendar | None = None) -> datetime:

@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS tickets (
     marks TEXT,
     status_since TEXT
 );
+CREATE TABLE IF NOT EXISTS ticket_ids (
+    desk TEXT NOT NULL,
+    number TEXT NOT NULL,
+    ticket_id INTEGER NOT NULL,
+    PRIMARY KEY (desk, number)
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -363,15 +369,7 @@ class Ledger:
         that certainly failed or were skipped are not "sent": the planner plans them again.
         """
         db = self._db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (number TEXT PRIMARY KEY)")
-        db.execute("BEGIN")  # one transaction for the whole listing, not one per row
-        try:
-            db.execute("DELETE FROM listed")
-            db.executemany("INSERT OR IGNORE INTO listed VALUES (?)", ((n,) for n in numbers))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        self._list(numbers)
         done = {
             key: datetime.fromisoformat(at)
             for key, at in db.execute(
@@ -387,6 +385,24 @@ class Ledger:
         )
         return MemoryHistory(done, counts)
 
+    def _list(self, numbers: Iterable[str]) -> None:
+        """Fill the temporary table `listed` with these numbers, for a query to join."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (number TEXT PRIMARY KEY)")
+        with self._transaction():  # one transaction for the whole listing, not one per row
+            db.execute("DELETE FROM listed")
+            db.executemany("INSERT OR IGNORE INTO listed VALUES (?)", ((n,) for n in numbers))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     def sent_today(self, number: str, now: datetime) -> int:
         """How many actions were sent to a ticket in the 24 hours before `now` (daily cap)."""
         row = self._db.execute(
@@ -398,67 +414,89 @@ class Ledger:
 
     # -- ticket memory -------------------------------------------------------------------
 
-    def ticket(self, number: str) -> TicketMemory | None:
-        """What the last pass saw of a ticket."""
-        row = self._db.execute(
-            "SELECT signature, conversation, customer_name, marks, status_since FROM tickets"
-            " WHERE number = ?",
-            (number,),
-        ).fetchone()
-        if row is None:
-            return None
-        entries = tuple(
-            ConversationEntry(
-                id=e["id"],
-                kind=e["kind"],
-                created=datetime.fromisoformat(e["created"]),
-                author=e["author"],
-                text=e["text"],
-                automated=e.get("automated", False),
+    def tickets(self, numbers: Iterable[str]) -> dict[str, TicketMemory]:
+        """What the last pass saw of these tickets (those it saw), read in one query."""
+        self._list(numbers)
+        return {
+            number: TicketMemory(
+                signature=signature,
+                conversation=tuple(
+                    ConversationEntry(
+                        id=e["id"],
+                        kind=e["kind"],
+                        created=datetime.fromisoformat(e["created"]),
+                        author=e["author"],
+                        text=e["text"],
+                        automated=e.get("automated", False),
+                    )
+                    for e in json.loads(conversation)
+                ),
+                customer_name=customer_name,
+                marks={
+                    k: datetime.fromisoformat(at) for k, at in json.loads(marks or "{}").items()
+                },
+                status_since=_when(status_since),
             )
-            for e in json.loads(row[1])
-        )
-        marks = {k: datetime.fromisoformat(at) for k, at in json.loads(row[3] or "{}").items()}
-        return TicketMemory(
-            signature=row[0],
-            conversation=entries,
-            customer_name=row[2],
-            marks=marks,
-            status_since=_when(row[4]),
-        )
+            for number, signature, conversation, customer_name, marks, status_since in (
+                self._db.execute(
+                    "SELECT number, signature, conversation, customer_name, marks, status_since"
+                    " FROM tickets JOIN listed USING (number)"
+                )
+            )
+        }
 
-    def remember(self, number: str, memory: TicketMemory) -> None:
-        """Keep what this pass saw of a ticket."""
-        conversation = json.dumps(
-            [
-                {
-                    "id": e.id,
-                    "kind": e.kind,
-                    "created": utc_iso(e.created),
-                    "author": e.author,
-                    "text": e.text,
-                    "automated": e.automated,
-                }
-                for e in memory.conversation
-            ]
-        )
-        marks = json.dumps({key: utc_iso(at) for key, at in memory.marks.items()})
-        self._db.execute(
-            "INSERT INTO tickets"
-            " (number, signature, conversation, customer_name, marks, status_since)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
-            " signature = excluded.signature, conversation = excluded.conversation,"
-            " customer_name = excluded.customer_name, marks = excluded.marks,"
-            " status_since = excluded.status_since",
+    def remember(self, memories: Mapping[str, TicketMemory]) -> None:
+        """Keep what this pass saw of these tickets (one transaction)."""
+        rows = [
             (
                 number,
                 memory.signature,
-                conversation,
+                json.dumps(
+                    [
+                        {
+                            "id": e.id,
+                            "kind": e.kind,
+                            "created": utc_iso(e.created),
+                            "author": e.author,
+                            "text": e.text,
+                            "automated": e.automated,
+                        }
+                        for e in memory.conversation
+                    ]
+                ),
                 memory.customer_name,
-                marks,
+                json.dumps({key: utc_iso(at) for key, at in memory.marks.items()}),
                 utc_iso(memory.status_since) if memory.status_since else None,
-            ),
+            )
+            for number, memory in memories.items()
+        ]
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO tickets"
+                " (number, signature, conversation, customer_name, marks, status_since)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
+                " signature = excluded.signature, conversation = excluded.conversation,"
+                " customer_name = excluded.customer_name, marks = excluded.marks,"
+                " status_since = excluded.status_since",
+                rows,
+            )
+
+    # -- ticket ids ----------------------------------------------------------------------
+
+    def ticket_ids(self, desk: str) -> dict[str, int]:
+        """The number -> internal id map kept for a desk (by its URL): no lookup needed."""
+        return dict(
+            self._db.execute("SELECT number, ticket_id FROM ticket_ids WHERE desk = ?", (desk,))
         )
+
+    def keep_ticket_ids(self, desk: str, ids: Mapping[str, int]) -> None:
+        """Make `ids` the desk's map: entries not in it (gone, or answered 404) are dropped."""
+        with self._transaction():
+            self._db.execute("DELETE FROM ticket_ids WHERE desk = ?", (desk,))
+            self._db.executemany(
+                "INSERT INTO ticket_ids (desk, number, ticket_id) VALUES (?, ?, ?)",
+                ((desk, number, ticket_id) for number, ticket_id in ids.items()),
+            )
 
     # -- runs ----------------------------------------------------------------------------
 

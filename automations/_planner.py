@@ -26,6 +26,38 @@ A rule considers only the tickets in its scope (auto_assign: its help topic and 
 nudge_then_pending: its statuses, plus the pending status when it resolves; lifecycle: its
 from_status; sla_escalation: every ticket); of those, closed ones get the reason "closed".
 
+What the listing settles (the queue's CSV export), and when a ticket's page must be read
+(`needs_conversation`; a page is read only when one enabled rule in the ticket's scope needs it):
+
+===================================  ================================  =========================
+rule                                 decided from the listing alone    page read (conversation)
+===================================  ================================  =========================
+auto_assign                          always: help topic, department,   never
+                                     agent, team
+lifecycle                            Thread Count <= 1 (the opening    otherwise, in from_status:
+                                     message alone: no response)       the latest agent's response
+nudge_then_pending                   Thread Count <= 1 (nothing to     otherwise, in scope: the
+                                     nudge from); created (known) less arming response, its time,
+                                     than the shortest step ago (*)    the automation's after it
+sla_escalation, due-date levels      always: status, due date, SLA     never
+                                     due, priority, assignee, dept.
+sla_escalation, no_response levels   exempt status; creation unknown;  otherwise: whether an
+                                     created less than the earliest    agent's response exists
+                                     level ago (*); Thread Count <= 1  (the automation's own
+                                     (no response: the levels act)     responses are none)
+any rule                             a closed ticket: nothing acts
+===================================  ================================  =========================
+
+(*) nothing is due: each step or level counts from a time after creation (a response, an
+earlier step), and business time never runs faster than the clock.
+
+Answered settles nothing: a reply sets it, but so does "mark answered" with no response, and
+a reopen clears it while our response is still the last word. Thread Count counts messages,
+responses and notes (not hidden entries): 1 is the opening message alone, so no note or
+comment carries a marker either (a page also gives the markers). Where the listing
+alone is declared enough, the plan equals the plan made with the full conversation (a property
+test, tests/test_properties.py, checks it on generated tickets).
+
 Of the levels on one SLA time line (the due date, or creation for no_response) only the most
 advanced one reached acts, so a ticket first seen long after its breach gets the breach actions,
 not a stale "breach in 2 hours" note as well. Times in reasons are ISO 8601 in UTC.
@@ -94,8 +126,13 @@ class _Context:
 _Reason = str | tuple[str, datetime]
 
 
-def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | None) -> bool:
-    """True when some enabled rule cannot decide for this ticket without its conversation."""
+def needs_conversation(
+    rules: RulesFile, summary: TicketSummary, state: str | None, now: datetime
+) -> bool:
+    """True when some enabled rule cannot decide for this ticket without its conversation.
+
+    The decision table is in this module's docstring.
+    """
     if state == "closed":
         return False
     for rule in rules.rules:
@@ -104,15 +141,35 @@ def needs_conversation(rules: RulesFile, summary: TicketSummary, state: str | No
         scope = _scope(rule)
         if not rule.enabled or (scope is not None and _reader(*scope[0])(summary) not in scope[1]):
             continue
-        if isinstance(rule, (NudgeRule, LifecycleRule)):
+        if isinstance(rule, AutoAssignRule) or _only_opening(summary):
+            continue
+        if isinstance(rule, LifecycleRule):
             return True
-        if (
-            isinstance(rule, SlaRule)
-            and summary.status not in rule.exempt_statuses
-            and any(level.no_response is not None for level in rule.levels)
+        if isinstance(rule, NudgeRule):
+            # the nudge counts from a response, not from creation: unknown creation settles nothing
+            if summary.created is None or not _too_recent(summary, _nudge_steps(rule), now):
+                return True
+        elif summary.status not in rule.exempt_statuses and not _too_recent(
+            summary, [lvl.no_response for lvl in rule.levels], now
         ):
             return True
     return False
+
+
+def _only_opening(summary: TicketSummary) -> bool:
+    """The listing's Thread Count says the thread holds the opening message alone."""
+    return summary.thread_count is not None and summary.thread_count <= 1
+
+
+def _too_recent(summary: TicketSummary, waits: Sequence[Duration | None], now: datetime) -> bool:
+    """Created less than the shortest of these waits ago (or creation unknown, or no waits):
+    nothing counted from a time after creation can be due yet."""
+    shortest = min((w.delta for w in waits if w is not None), default=None)
+    return shortest is None or summary.created is None or now - summary.created < shortest
+
+
+def _nudge_steps(rule: NudgeRule) -> list[Duration | None]:
+    return [rule.nudge_after, rule.pending_after, rule.resolve_after]
 
 
 def plan(
@@ -336,11 +393,16 @@ def _nudge_planner(rule: NudgeRule, context: _Context) -> Decide:
         ("pending", rule.pending_after, rule.statuses),
         ("resolve", rule.resolve_after, (rule.pending_status,)),
     )
+    waits = _nudge_steps(rule)
     now, calendar, explain = context.now, context.calendar, context.explain
 
     def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
         conversation = snapshot.conversation
         if conversation is None:
+            if _only_opening(snapshot.summary):
+                return "not waiting on the customer: only the opening message (listing)"
+            if _too_recent(snapshot.summary, waits, now):
+                return "no step can be due yet: created too recently (listing)"
             return "conversation not read"
         arming = _arming_response(conversation)
         if arming is None:
@@ -489,6 +551,7 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
     on_creation = _TimeLine(
         [lvl for lvl in rule.levels if lvl.no_response is not None], now, calendar
     )
+    first_responses = [lvl.no_response for lvl in rule.levels]
 
     def walk(
         line: _TimeLine,
@@ -552,12 +615,17 @@ def _sla_planner(rule: SlaRule, context: _Context) -> Decide:
             conversation = snapshot.conversation
             why = None
             if conversation is None:
-                why = "conversation not read"
+                # The listing settles it when no level can be reached yet (walked: nothing
+                # acts), or the thread holds the opening message alone (no response).
+                if not (_only_opening(summary) or _too_recent(summary, first_responses, now)):
+                    why = "conversation not read"
             # `in map(...)` first: half the cost of any() over a generator, for the usual case.
             elif "R" in map(_KIND, conversation) and any(
                 e.kind == "R" and not e.automated for e in conversation
             ):
                 why = "an agent has responded"
+            if why is not None:
+                pass
             elif summary.created is None:
                 why = "creation time unknown"
             else:
@@ -579,6 +647,8 @@ def _lifecycle_planner(rule: LifecycleRule, context: _Context) -> Decide:
     def decide(snapshot: TicketSnapshot, out: list[Decision]) -> str | None:
         conversation = snapshot.conversation
         if conversation is None:
+            if _only_opening(snapshot.summary):
+                return "no response from an agent yet: only the opening message (listing)"
             return "conversation not read"
         for response in reversed(conversation):
             if response.kind == "R" and not response.automated:

@@ -16,6 +16,18 @@ Shape (every key below; `#` marks the optional ones with their default)::
     hours = { mon = "08:00-12:00,13:00-17:00", tue = "08:00-17:00" }   # days left out are closed
     holidays = ["2026-12-25", 2027-01-01]     # ISO strings or TOML dates
 
+    [targets]                                 # optional: what `osticket report sla` measures
+    calendar = "office"                       # optional: targets in its business hours
+    pause_statuses = ["Pending"]              # optional: resolution clock paused in these
+    automation_agents = ["Help Desk Automation"]   # their responses are not a first response
+    [targets.first_response]                  # optional; default: the no_response level
+    default = "4h"                            # each optional; sla wins over priority,
+    priority = { High = "1h" }                # priority over default
+    sla = { "Practice SLA 1h" = "30m" }
+    [targets.resolution]                      # optional; default: the SLA plan's grace
+    default = "40h"                           # period read from the desk (admin login)
+    sla = { "Default SLA" = "18h" }
+
     [[rules]]                                 # every rule: name (unique, no "|"), type,
     type = "auto_assign"                      # enabled (default true), id (default: a slug of
                                               # the name; keep it when renaming the rule)
@@ -112,6 +124,8 @@ __all__ = [
     "RulesFile",
     "Settings",
     "SlaRule",
+    "TargetTable",
+    "Targets",
     "TimedRule",
     "load_rules",
     "parse_rules",
@@ -620,6 +634,40 @@ class Notifier(_Model):
         return self
 
 
+class TargetTable(_Model):
+    """Targets for one measure: a default, and by priority or SLA plan name."""
+
+    default: DurationValue | None = None
+    priority: dict[Name, DurationValue] = {}
+    sla: dict[Name, DurationValue] = {}
+
+    def target(self, priority: str | None, sla: str | None) -> Duration | None:
+        """The ticket's target: its SLA plan's, else its priority's, else the default."""
+        if sla is not None and sla in self.sla:
+            return self.sla[sla]
+        if priority is not None and priority in self.priority:
+            return self.priority[priority]
+        return self.default
+
+    def durations(self) -> Iterator[tuple[str, Duration]]:
+        """(key path relative to the table, duration) for every duration the table holds."""
+        if self.default is not None:
+            yield "default", self.default
+        for kind in ("priority", "sla"):
+            for name, duration in getattr(self, kind).items():
+                yield f"{kind}.{name}", duration
+
+
+class Targets(_Model):
+    """What the SLA report measures against: first response and resolution targets."""
+
+    calendar: Name | None = None
+    pause_statuses: tuple[Name, ...] = ()
+    automation_agents: tuple[Name, ...] = ()
+    first_response: TargetTable = TargetTable()
+    resolution: TargetTable = TargetTable()
+
+
 Rule = Annotated[
     AutoAssignRule | NudgeRule | SlaRule | LifecycleRule | TimedRule | EventRule,
     Field(discriminator="type"),
@@ -634,6 +682,7 @@ class RulesFile(_Model):
     calendars: dict[Name, Calendar] = {}
     notifiers: dict[Name, Notifier] = {}
     rules: tuple[Rule, ...] = ()
+    targets: Targets = Targets()
 
     @model_validator(mode="after")
     def _cross_references(self) -> RulesFile:
@@ -681,9 +730,28 @@ class RulesFile(_Model):
                             f" got {str(duration)!r}",
                         )
                     )
+        problems += self._target_problems()
         if problems:
             raise RulesError(problems)
         return self
+
+    def _target_problems(self) -> list[Problem]:
+        calendar = self.targets.calendar
+        if calendar is None:
+            return []
+        if calendar not in self.calendars:
+            defined = ", ".join(sorted(self.calendars)) or "none"
+            message = f"expected a calendar defined under [calendars] ({defined}), got {calendar!r}"
+            return [Problem("targets.calendar", message)]
+        return [
+            Problem(
+                f"targets.{measure}.{path}",
+                f"expected minutes or hours (like 90m or 48h) with a calendar, got {str(d)!r}",
+            )
+            for measure in ("first_response", "resolution")
+            for path, d in getattr(self.targets, measure).durations()
+            if d.unit == "d"
+        ]
 
     def calendar_of(self, rule: Rule) -> Calendar | None:
         """The calendar a rule counts business time in, or None for calendar time."""
@@ -700,6 +768,10 @@ class RulesFile(_Model):
         for rule in self.rules:
             for kind, found in self.names_of(rule).items():
                 names[kind] |= found
+        names["status"].update(self.targets.pause_statuses)
+        names["agent"].update(self.targets.automation_agents)
+        for table in (self.targets.first_response, self.targets.resolution):
+            names["priority"].update(table.priority)
         return names
 
     @staticmethod

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -179,7 +180,11 @@ def _listing_key(rule: object) -> tuple[object, ...] | None:
 class Desk(Protocol):
     """What a pass needs of a desk: `OsTicket` (and the tests' stand-in)."""
 
+    url: str
+
     def me(self) -> Choice: ...
+    def ticket_ids(self) -> dict[str, int]: ...
+    def remember_ticket_ids(self, ids: Mapping[str, int]) -> None: ...
     def statuses(self) -> list[Choice]: ...
     def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]: ...
     def search_tickets(
@@ -274,6 +279,9 @@ class Pass:
         should_stop: checked between actions (a graceful SIGTERM).
         every: the `--every` interval in seconds, if any (recorded with the run).
         timer: seconds from a monotonic clock, to time the listing; injected by tests.
+        progress: told (pages read, pages to read) while the pass reads ticket pages.
+        report: told each action's outcome (done, failed, skipped, unknown) as it is settled.
+        readers: how many ticket pages are read at a time (one agent session).
     """
 
     desk: Desk
@@ -284,6 +292,9 @@ class Pass:
     should_stop: Callable[[], bool] = lambda: False
     every: float | None = None
     timer: Callable[[], float] = time.monotonic
+    progress: Callable[[int, int], None] = lambda read, to_read: None
+    report: Callable[[PlannedAction, str], None] = lambda action, outcome: None
+    readers: int = 4
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     notifiers: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> URL
     sender: Sender | None = None
@@ -344,6 +355,7 @@ class Pass:
 
     def snapshots(
         self,
+        now: datetime,
         summary: RunSummary,
         *,
         remember: bool,
@@ -352,46 +364,59 @@ class Pass:
         """The queue's tickets, each with its conversation where a rule needs it.
 
         A ticket page is read only when the ticket's listing signature changed since the
-        last pass and a rule needs its conversation: a pass where nothing changed reads none.
+        last pass and a rule cannot decide from the listing alone (`needs_conversation`, or
+        a timed rule's status time): a pass where nothing changed reads none. Pages are
+        read by number, `readers` at a time; the ledger's memory is read in one query.
         """
         states = self._states()
         automation = self.agent().name
-        snapshots = []
         if rows is None:
             started = self.timer()
             rows = list(self.desk.list_tickets(self.rules.settings.queue))
             summary.listing_seconds = round(self.timer() - started, 2)
+        rows = list(rows)
+        memories = self.ledger.tickets(row.number for row in rows)
+        # Who the automation is decides which entries are its own: part of what must hold.
+        signatures = {row.number: f"{automation}|{signature_of(row)}" for row in rows}
+        to_read: list[str] = []
         for row in rows:
             state = states.get(row.status or "")
-            # Who the automation is decides which entries are its own: part of what must hold.
-            signature = f"{automation}|{signature_of(row)}"
-            memory = self.ledger.ticket(row.number)
-            timed = needs_page(self.rules, row, state)
+            memory = memories.get(row.number)
+            timed = needs_page(self.rules, row, state, now)
             if memory is not None and (
-                memory.signature != signature
+                memory.signature != signatures[row.number]
                 # remembered by a ledger from before timed rules: no status time kept
                 or (timed and memory.status_since is None)
             ):
+                del memories[row.number]
                 memory = None
-            if memory is None and (timed or needs_conversation(self.rules, row, state)):
-                try:
-                    ticket = self._page(row.number)
-                except TicketNotFound:
-                    continue  # closed or moved out of the agent's sight since the listing
-                summary.pages_read += 1
-                memory = TicketMemory(
-                    signature=signature,
-                    conversation=conversation_of(ticket, automation),
-                    customer_name=ticket.user_name,
-                    marks=marks_of(ticket),
-                    status_since=status_entered(ticket),
-                )
-                if remember:
-                    self.ledger.remember(row.number, memory)
+            if memory is None and (timed or needs_conversation(self.rules, row, state, now)):
+                to_read.append(row.number)
+        read = {
+            number: TicketMemory(
+                signature=signatures[number],
+                conversation=conversation_of(ticket, automation),
+                customer_name=ticket.user_name,
+                marks=marks_of(ticket),
+                status_since=status_entered(ticket),
+            )
+            for number, ticket in self._read_pages(to_read)
+            if ticket is not None
+        }
+        unread = set(to_read).difference(read)
+        summary.pages_read += len(read)
+        if remember:
+            self.ledger.remember(read)
+        memories.update(read)
+        snapshots = []
+        for row in rows:
+            if row.number in unread:
+                continue  # closed or moved out of the agent's sight since the listing
+            memory = memories.get(row.number)
             snapshots.append(
                 TicketSnapshot(
                     summary=row,
-                    state=state,
+                    state=states.get(row.status or ""),
                     conversation=memory.conversation if memory else None,
                     customer_name=memory.customer_name if memory else row.from_name,
                     marks=self._adopt(memory.marks) if memory else {},
@@ -400,6 +425,43 @@ class Pass:
             )
         summary.tickets += len(snapshots)
         return snapshots
+
+    def _read_pages(self, numbers: Sequence[str]) -> Iterator[tuple[str, Ticket | None]]:
+        """Each ticket's page (None: gone), read `readers` at a time, in order, with progress."""
+
+        def read(number: str) -> Ticket | None:
+            try:
+                return self._page(number)
+            except TicketNotFound:
+                return None
+
+        self.progress(0, len(numbers))
+        if not numbers:
+            return
+        # One agent session reads pages concurrently: osTicket keeps its sessions in its
+        # database, without PHP's per-session file lock (measured in the README's Speed).
+        with ThreadPoolExecutor(max_workers=max(1, self.readers)) as pool:
+            answers = zip(numbers, pool.map(read, numbers), strict=True)
+            for done, answer in enumerate(answers, 1):
+                self.progress(done, len(numbers))
+                yield answer
+
+    def _learn_ids(self, actions: Sequence[PlannedAction]) -> None:
+        """Read, `readers` at a time, the pages of tickets these actions go to whose internal
+        id the client does not know (not read this pass, not kept from an earlier one): the
+        actions would read them one by one. Replies and notes are left out: their ticket is
+        read again just before sending (`_check`), which teaches the id; a notification goes
+        to no ticket."""
+        known = self.desk.ticket_ids()
+        unknown = list(
+            dict.fromkeys(
+                a.number
+                for a in actions
+                if a.kind not in ("reply", "note", "notify") and a.number not in known
+            )
+        )
+        for _ in self._read_pages(unknown):
+            pass
 
     @property
     def listed(self) -> frozenset[str]:
@@ -445,9 +507,10 @@ class Pass:
         (read again) as a run would just before sending it: what the ticket shows as done, or
         no longer due, is not planned (`auto plan` agrees with `auto run`).
         """
-        snapshots = self.snapshots(summary, remember=remember)
+        self.desk.remember_ticket_ids(self.ledger.ticket_ids(self.desk.url))
+        snapshots = self.snapshots(now, summary, remember=remember)
         self._listed = {s.summary.number: s for s in snapshots}
-        extra = self._rule_listings(summary, remember=remember)
+        extra = self._rule_listings(now, summary, remember=remember)
         store = EventStore(self.ledger.path)
         try:
             events = self._events(store, snapshots, now, detecting=remember)
@@ -503,7 +566,7 @@ class Pass:
         )
 
     def _rule_listings(
-        self, summary: RunSummary, *, remember: bool
+        self, now: datetime, summary: RunSummary, *, remember: bool
     ) -> dict[tuple[object, ...], list[TicketSnapshot]]:
         """The bounded listings timed rules name for themselves, each read once a pass."""
         listings: dict[tuple[object, ...], list[TicketSnapshot]] = {}
@@ -513,7 +576,7 @@ class Pass:
                 continue
             assert isinstance(rule, TimedRule)
             rows = self._listing(rule)
-            listings[key] = self.snapshots(summary, remember=remember, rows=rows)
+            listings[key] = self.snapshots(now, summary, remember=remember, rows=rows)
             for snapshot in listings[key]:
                 self._listed.setdefault(snapshot.summary.number, snapshot)
         return listings
@@ -605,7 +668,16 @@ class Pass:
             actions = [d.action for d in decisions if d.action is not None]
             summary.planned = len(actions)
             if not dry_run:
-                self._execute(actions, summary, max_actions)
+                try:
+                    cap = self.rules.settings.max_actions if max_actions is None else max_actions
+                    self._learn_ids(actions[:cap])
+                    self._execute(actions, summary, max_actions)
+                finally:
+                    # The listed tickets' ids, so the next pass acts with no lookup.
+                    ids = self.desk.ticket_ids()
+                    self.ledger.keep_ticket_ids(
+                        self.desk.url, {n: ids[n] for n in self._listed if n in ids}
+                    )
         except OsTicketError as exc:
             summary.stopped = f"error: {exc}"  # for `auto status`: why this run ended
             raise
@@ -681,7 +753,7 @@ class Pass:
             if verdict == "found":
                 self.ledger.intend(action, self.run_id, when or self.clock(), after)
                 summary.found += 1
-                self._settle(action, "done", _VERDICTS["found"], None)
+                self._settle(action, "done", _VERDICTS["found"], None, reported="found")
                 return "found"
         self.ledger.intend(action, self.run_id, self.clock(), after)
         if action.kind == "notify":
@@ -721,12 +793,15 @@ class Pass:
         message: str,
         summary: RunSummary | None,
         settles: str | None = None,
+        reported: str | None = None,
     ) -> str:
         """Record an outcome (counted in `summary` when this run sent the action).
 
-        `settles` is the run whose unknown outcome this settles, for the audit log.
+        `settles` is the run whose unknown outcome this settles, for the audit log;
+        `reported` what `report` is told instead of the state (an action found done).
         """
         self.ledger.settle(action.key, state, self.clock(), message)
+        self.report(action, reported or state)
         if summary is not None:
             setattr(summary, state, getattr(summary, state) + 1)
         record: dict[str, object] = {

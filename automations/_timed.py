@@ -87,12 +87,20 @@ def status_entered(ticket: Ticket) -> datetime | None:
     return None
 
 
-def needs_page(rules: RulesFile, summary: TicketSummary, state: str | None) -> bool:
-    """True when a timed rule's conditions hold on the listing and it needs the ticket page."""
+def needs_page(rules: RulesFile, summary: TicketSummary, state: str | None, now: datetime) -> bool:
+    """True when a timed rule's conditions hold on the listing and it needs the ticket page.
+
+    A ticket created less than the rule's longest wait ago needs none: every wait counts from
+    a time after creation (its status, a message, a response), business time never runs
+    faster than the clock, and all the conditions must hold.
+    """
     for rule in rules.rules:
         if rule.enabled and isinstance(rule, TimedRule) and _mismatch(rule.when, summary) is None:
             when = rule.when
             if when.in_status_for or when.since_customer_message or when.since_our_response:
+                longest = max(duration.delta for _, duration in when.elapsed())
+                if summary.created is not None and now - summary.created < longest:
+                    continue
                 return True
     return False
 
@@ -253,6 +261,11 @@ def _timed(
     armed: datetime | None = None  # the latest arming's time
     due: datetime | None = None
     conversation = snapshot.conversation
+    longest = max(duration.delta for _, duration in rule.when.elapsed())
+    if conversation is None and summary.created is not None and now - summary.created < longest:
+        # The page was not read (needs_page): every wait counts from after creation.
+        earliest = utc_iso(summary.created + longest)
+        return why(f"not due before {earliest}: created {utc_iso(summary.created)} (listing)")
     for key, duration in rule.when.elapsed():
         anchor: datetime | None
         arming_time = None

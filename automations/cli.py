@@ -47,7 +47,7 @@ from ._durations import parse_duration
 from ._events import links_of
 from ._files import UnwritableFile
 from ._ledger import Ledger, LedgerBusy, LedgerRow, LedgerUnusable
-from ._model import Decision
+from ._model import Decision, PlannedAction
 from ._notify import NotifierError, body_text, resolve_url
 from ._planner import render_nudge
 from ._rules import EventRule, NudgeRule, RulesError, RulesFile, TimedRule, load_rules
@@ -230,6 +230,42 @@ def _shown(decision: Decision) -> str:
     return action.value
 
 
+def _say(line: str) -> None:
+    """One line for people and logs (stdout): an action as it is done, a summary."""
+    echo(line)
+
+
+def _action_line(action: PlannedAction, outcome: str) -> None:
+    """Ticket number, rule, action kind and outcome: never a subject or a body (cron logs
+    are often readable by others)."""
+    _say(f"{printable(action.number)}  {printable(action.rule)}  {action.kind}  {outcome}")
+
+
+class _Progress:
+    """Pages read / to read and the time since the pass began, redrawn in place on stderr.
+
+    Drawn only on a terminal: under cron (no terminal) it prints nothing.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, read: int, to_read: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or not to_read or (now - self.drawn < 0.1 and read < to_read):
+            return
+        self.drawn = now
+        click.echo("\r", err=True, nl=False)  # back to the line's start: drawn in place
+        line = f"reading ticket pages: {read}/{to_read}, {now - self.started:.0f} s"
+        echo(line, err=True, nl=read == to_read)
+
+
+def _on_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()  # None under pythonw
+
+
 @auto.command("plan")
 @rules_argument
 @click.option("--at", "at", help="Plan as of this time (ISO 8601 with an offset).")
@@ -250,6 +286,7 @@ def auto_plan(
     rules = _rules(rules_file)
     now = _parse_at(at)
     with reported_errors(), _pass(state, rules_file, rules, lambda: now) as run:
+        run.progress = _Progress(_on_terminal())
         decisions = run.decide(now, RunSummary(run.run_id))
         listed = run.listed
     wanted = (explain or only or "").strip().lstrip("#")
@@ -271,11 +308,23 @@ def auto_plan(
 @click.option("--every", help="Run again after this long (e.g. 5m) until stopped.")
 @click.option("--max-actions", type=click.IntRange(0), help="Cap for this run.")
 @click.option("--dry-run", is_flag=True, help="Plan and log the run, send nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
 @pass_state
 def auto_run(
-    state: CliState, /, rules_file: str, every: str | None, max_actions: int | None, dry_run: bool
+    state: CliState,
+    /,
+    rules_file: str,
+    every: str | None,
+    max_actions: int | None,
+    dry_run: bool,
+    quiet: bool,
 ) -> None:
-    """Run the rules once (or --every N), once-only and within the caps."""
+    """Run the rules once (or --every N), once-only and within the caps.
+
+    On a terminal, progress is drawn on stderr while ticket pages are read. Each action
+    prints one line as it is done (ticket, rule, action, outcome), then the run's summary;
+    --quiet prints only errors.
+    """
     rules = _rules(rules_file)
     interval = _every(every) if every else None
     code = 0
@@ -295,6 +344,9 @@ def auto_run(
         run.every = interval
         while True:
             run.should_stop = stop.is_set
+            run.progress = _Progress(_on_terminal() and not quiet)
+            if not quiet:
+                run.report = _action_line
             try:
                 if not warned:
                     for warning in [*_orphans(run.ledger, rules), *run.shared_agent_warnings()]:
@@ -313,7 +365,8 @@ def auto_run(
                 code = 1
             else:
                 failures, wait = 0, interval or 0
-                echo(summary.line())
+                if not quiet:
+                    _say(summary.line())
                 code = summary.exit_code
             if interval is None or _wait(stop, wait):
                 break

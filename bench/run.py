@@ -523,7 +523,7 @@ def main() -> None:
         )
     print(
         f"\nOn the wire (local desk): a fresh client's first two status changes took"
-        f" {wire_first} requests (login 2 + status list 3 + number lookup 1 + 2 posts"
+        f" {wire_first} requests (login 2 + status list 3 + ticket page by number 1 + 2 posts"
         " + logout 1 = 9)."
     )
 

@@ -1,8 +1,9 @@
 """A fast local stand-in for an osTicket desk's HTTP surface, for the benchmarks only.
 
 It answers like osTicket on the few routes the benchmarks drive (the API's ticket creation,
-the staff-panel login, number lookup, status search field and dialogs, the status change,
-logout), over HTTP/1.1 keep-alive with buffered writes and Content-Length on every answer.
+the staff-panel login, the ticket page by number, status search field and dialogs, the
+status change, logout), over HTTP/1.1 keep-alive with buffered writes and Content-Length on
+every answer.
 
 Run as a process of its own (so its work does not share the benchmark's GIL):
 ``python bench/server.py --lifetime 600`` binds 127.0.0.1 on a free port, prints the port on
@@ -18,6 +19,13 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.test_pages import ticket_page  # noqa: E402
 
 LOGIN_PAGE = (
     b'<html><body><form id="login" action="login.php" method="post">'
@@ -25,7 +33,8 @@ LOGIN_PAGE = (
     b'<input name="userid"/><input name="passwd" type="password"/></form></body></html>'
 )
 LOGGED_IN = json.dumps({"status": 302, "redirect": "index.php"}).encode()
-LOOKUP = json.dumps([{"value": "123456", "ticket_id": 7, "subject": "Printer"}]).encode()
+# Ticket #123456 (internal id 7) as its page shows it.
+TICKET_PAGE = ticket_page(number="123456", ticket_id=7).encode()
 STATUS_FIELD = json.dumps(
     {
         "html": '<select name="status__id"><option value="1">Open</option>'
@@ -70,8 +79,8 @@ class DeskHandler(BaseHTTPRequestHandler):
             self.server.count()
         if path.endswith("/scp/login.php"):
             self._answer(200, LOGIN_PAGE)
-        elif path.endswith("/scp/ajax.php/tickets/number-lookup"):
-            self._answer(200, LOOKUP, "application/json")
+        elif path.endswith("/scp/tickets.php") and "number=123456" in self.path:
+            self._answer(200, TICKET_PAGE)
         elif path.endswith("/scp/ajax.php/tickets/search/field/status__id"):
             self._answer(200, STATUS_FIELD, "application/json")
         elif path.endswith("/scp/ajax.php/tickets/status/open"):

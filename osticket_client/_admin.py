@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,7 @@ __all__ = [
     "default_password_file",
     "plan_setup",
     "read_inventory",
+    "sla_grace_periods",
     "write_secret_file",
 ]
 
@@ -219,6 +221,21 @@ def read_inventory(desk: OsTicket) -> DeskInventory:
         slas=_by_name(_read(desk, "sla_list")),
         topics=_by_name(_read(desk, "topic_list")),
     )
+
+
+def sla_grace_periods(desk: OsTicket) -> dict[str, timedelta]:
+    """Each SLA plan's grace period by name, from Admin > Manage > SLA (one GET).
+
+    Raises:
+        PermissionDenied: the agent is not an admin.
+    """
+    # slas.php rows: checkbox, name ("Default SLA (Default)" for the default), status,
+    # grace period in whole hours, created, updated.
+    return {
+        row.name: timedelta(hours=int(row.cells[3]))
+        for row in _read(desk, "sla_list")
+        if len(row.cells) > 3 and row.cells[3].isdigit()
+    }
 
 
 def plan_setup(inventory: DeskInventory, spec: PracticeSpec = PRACTICE) -> list[PlanItem]:

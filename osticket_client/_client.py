@@ -10,6 +10,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.message import EmailMessage
@@ -134,6 +135,11 @@ class _Shared:
     my_id: int | None = None
     last_export: float = 0.0
     export_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _ticket_number(number: str | int) -> str:
+    """A ticket number as the desk shows it (a leading "#" and blanks dropped)."""
+    return str(number).strip().lstrip("#")
 
 
 class OsTicket:
@@ -493,46 +499,63 @@ class OsTicket:
         ids: Mapping[str, object] | None = None,
         data: Mapping[str, object] | None = None,
     ) -> ActionResult:
-        ticket_id = self.ticket_id(number)
-        if not self.staff.logged_in:
-            self.staff.login(self._transport)  # a login that fails has sent no change
-        try:
-            route, response, endpoint = self._send(
-                name, ids={"id": ticket_id, **(ids or {})}, data=data
-            )
-            return read_action(route, response, endpoint, done)
-        except (ServerError, TransportError) as exc:
-            if isinstance(exc, ConnectError):
-                raise  # never reached the desk: nothing happened
-            # The change was sent and its answer lost (a timeout, a broken connection, a
-            # gateway's 5xx after the desk acted): whether it happened is unknown.
-            raise OutcomeUnknown(
-                f"the answer to {name} was lost ({exc.message}); it may have been done:"
-                f" look at ticket {number} before trying again",
-                status_code=exc.status_code,
-                text=exc.text,
-                endpoint=exc.endpoint,
-            ) from None
+        with self._forgotten_if_gone(number):
+            ticket_id = self.ticket_id(number)
+            if not self.staff.logged_in:
+                self.staff.login(self._transport)  # a login that fails has sent no change
+            try:
+                route, response, endpoint = self._send(
+                    name, ids={"id": ticket_id, **(ids or {})}, data=data
+                )
+                return read_action(route, response, endpoint, done)
+            except (ServerError, TransportError) as exc:
+                if isinstance(exc, ConnectError):
+                    raise  # never reached the desk: nothing happened
+                # The change was sent and its answer lost (a timeout, a broken connection, a
+                # gateway's 5xx after the desk acted): whether it happened is unknown.
+                raise OutcomeUnknown(
+                    f"the answer to {name} was lost ({exc.message}); it may have been done:"
+                    f" look at ticket {number} before trying again",
+                    status_code=exc.status_code,
+                    text=exc.text,
+                    endpoint=exc.endpoint,
+                ) from None
 
     def ticket_id(self, number: str | int) -> int:
-        """The internal id of the ticket with this number (exact match only; cached).
+        """The internal id of the ticket with this number (exact match only).
+
+        Remembered once seen (`get_ticket` and every action learn it; `remember_ticket_ids`
+        seeds it); a number never seen is read from its ticket page, the route `get_ticket`
+        takes, so no separate number lookup is ever sent.
 
         Raises:
             TicketNotFound: no visible ticket has exactly this number.
         """
-        number = str(number).strip().lstrip("#")
+        number = _ticket_number(number)
         if number not in self._ids:
-            _, response, endpoint = self._send("number_lookup", params={"q": number})
-            rows = self.staff.json(response, endpoint)
-            matches = [r for r in rows if isinstance(r, dict) and str(r.get("value")) == number]
-            if not matches:
-                raise TicketNotFound(
-                    f"no ticket #{number} on the desk (or not visible to agent {self.username!r})",
-                    status_code=response.status_code,  # the lookup's: it answers [] with 200
-                    endpoint=endpoint,
-                )
-            self._ids[number] = int(matches[0]["ticket_id"])
+            self.get_ticket(number)  # learns the id
         return self._ids[number]
+
+    def remember_ticket_ids(self, ids: Mapping[str, int]) -> None:
+        """Seed the number -> internal id map (e.g. from an earlier client's `ticket_ids`).
+
+        An internal id never changes; an id the desk no longer knows is dropped on its 404.
+        Only give ids learned from this same desk: another desk's ids name other tickets.
+        """
+        self._ids.update((_ticket_number(n), int(i)) for n, i in ids.items())
+
+    def ticket_ids(self) -> dict[str, int]:
+        """The number -> internal id map this client knows (a copy)."""
+        return dict(self._ids)
+
+    @contextmanager
+    def _forgotten_if_gone(self, number: str) -> Iterator[None]:
+        """Drop a remembered id when the desk answers that the ticket is gone."""
+        try:
+            yield
+        except TicketNotFound:
+            self._ids.pop(_ticket_number(number), None)
+            raise
 
     def find_tickets(self, query: str, *, limit: int = 25) -> SearchResult:
         """Tickets matching a number prefix, an e-mail address or words (3 characters or more).
@@ -778,21 +801,41 @@ class OsTicket:
         Raises:
             TicketNotFound: no such ticket, or not visible to the agent.
         """
-        ticket_id = self.ticket_id(number)
-        _, response, endpoint = self._send("ticket_page", params={"id": str(ticket_id)})
+        # The page opens by number (scp/tickets.php reads `number` as well as `id`) and
+        # carries the internal id: one request, and the id is known for the actions after.
+        number = _ticket_number(number)
+        _, response, endpoint = self._send("ticket_page", params={"number": number})
         page = response.text
+        if response.status_code != 200:
+            error = ServerError if response.status_code >= 500 else UnexpectedResponse
+            raise error(
+                f"the desk did not show ticket #{number}",
+                status_code=response.status_code,
+                text=plain_text(page, 200),
+                endpoint=endpoint,
+            )
         try:
             teams = [t.name for t in self._choices.get("team", [])]
             soup = parse_ticket_html(page)  # both readers below share one parse
             events = parse_thread_events(soup)
             ticket = parse_ticket_page(soup, teams=teams)
         except ValueError as exc:
+            # An unknown number shows "ticket: Unknown or invalid number." in the queue page.
+            self._ids.pop(number, None)
             reason = refusal(page) or str(exc)
             raise TicketNotFound(
-                f"cannot read ticket #{number}: {reason}",
+                f"no ticket #{number} to read (or not visible to agent {self.username!r}):"
+                f" {reason}",
                 status_code=response.status_code,
                 endpoint=endpoint,
             ) from None
+        if ticket.number != number:
+            raise UnexpectedResponse(
+                f"asked for ticket #{number}, the desk showed #{ticket.number}",
+                status_code=response.status_code,
+                endpoint=endpoint,
+            )
+        self._ids[number] = ticket.ticket_id
         created = next((e.when for e in events if e.kind == "created"), None)
         closed = [e.when for e in events if e.kind == "closed"]
 
@@ -810,7 +853,7 @@ class OsTicket:
                 "closed": closed[-1] if closed and state == "closed" else None,
                 "last_message": newest("message"),
                 "last_response": newest("response"),
-                "events": tuple(ThreadEvent(kind=e.kind, when=e.when, text=e.text) for e in events),
+                "events": tuple(ThreadEvent(**e._asdict()) for e in events),
             }
         )
 
@@ -1059,8 +1102,9 @@ class OsTicket:
     def _post_entry(
         self, number: str, name: str, fields: dict[str, object], done: str
     ) -> ActionResult:
-        ticket_id = self.ticket_id(number)
-        lock_id, code = self._lock(ticket_id)
+        with self._forgotten_if_gone(number):
+            ticket_id = self.ticket_id(number)
+            lock_id, code = self._lock(ticket_id)
         posted = False
         try:
             try:
@@ -1118,6 +1162,13 @@ class OsTicket:
             _, response, endpoint = self._send("lock", ids={"id": ticket_id})
             if response.status_code == 418:
                 return 0, ""
+            if response.status_code == 404:  # a remembered id the desk no longer knows
+                raise TicketNotFound(
+                    "the desk knows no such ticket (or the agent may not see it)",
+                    status_code=404,
+                    text=plain_text(response.text, 200),
+                    endpoint=endpoint,
+                )
             if response.status_code == 500 and not response.text.strip() and attempt == 1:
                 # osTicket answers an empty 500 when an agent asks again, within the same
                 # second, for a lock it holds; a second later it works.

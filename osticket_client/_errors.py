@@ -42,8 +42,8 @@ HTTP status of the desk's answer the error is about, and None exactly when there
     SessionExpired              the "Must login" answer's status (403, or 302 to login.php)
     PermissionDenied            401 (API key) or 403; 200 when a dialog came back saying so
     InvalidTicket, TicketDenied 400, 403 or 500, as the desk's version answers a create
-    TicketNotFound              404 from an action; 200 when the number lookup found nothing or
-                                the ticket page says the agent may not see it
+    TicketNotFound              404 from an action; 200 when the ticket page by number says
+                                "Unknown or invalid number" or that the agent may not see it
     TicketLocked, ActionRejected  the answer carrying the desk's refusal (200 for a dialog or a
                                 page, the lock request's status)
     ServerError                 the 5xx (a 5xx on the login too: it says nothing of the password)

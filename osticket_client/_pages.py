@@ -205,11 +205,14 @@ _NONE_PLACEHOLDERS = {"none"}
 
 
 class TicketEvent(NamedTuple):
-    """One event row of a ticket's thread: what happened (kind), when (UTC) and its text."""
+    """One event row of a ticket's thread: what happened (kind), when (UTC) and its text; who
+    acted and what it set, where the row names them (see `ThreadEvent`)."""
 
     kind: str
     when: datetime
     text: str
+    actor: str | None = None
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -751,8 +754,19 @@ def parse_thread_events(html: str | BeautifulSoup) -> list[TicketEvent]:
                 if cls.startswith("icon-") and cls[5:] in _EVENT_ICONS:
                     kind = _EVENT_ICONS[cls[5:]]
                     break
-        text = _text(row.select_one("span.description") or row)
-        events.append(TicketEvent(kind, _utc(_attr(time_tag, "datetime"), "thread event"), text))
+        description = row.select_one("span.description") or row
+        # The one who acted is in <b> (an avatar, then the name); what the event set (the new
+        # status of an "edited" status change, the assignee of "assigned") in <strong>.
+        actor, value = description.find("b"), description.find("strong")
+        events.append(
+            TicketEvent(
+                kind,
+                _utc(_attr(time_tag, "datetime"), "thread event"),
+                _text(description),
+                _text(actor) or None if isinstance(actor, Tag) else None,
+                _text(value) or None if isinstance(value, Tag) else None,
+            )
+        )
     return events
 
 

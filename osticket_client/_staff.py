@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,7 +46,6 @@ class Route:
 ROUTES: dict[str, Route] = {
     r.name: r
     for r in (
-        Route("number_lookup", "GET", "ajax.php/tickets/number-lookup", True),
         Route("lookup", "GET", "ajax.php/tickets/lookup", True),
         Route("ticket_page", "GET", "tickets.php", True, ajax=False),
         Route("queue_page", "GET", "tickets.php", True, ajax=False),
@@ -127,6 +127,17 @@ class StaffSession:
         self._current: _Login | None = None  # replaced whole under the lock, read without it
         self._refused: LoginFailed | None = None
         self.logins = 0  # how many times this session logged in (re-logins included)
+        # Requests sent, by route name ("login" and "logout" for the session's own pages):
+        # what a pass or a benchmark costs, counted where every request goes out.
+        self.sent: Counter[str] = Counter()
+        self._counting = threading.Lock()  # pages may be read from several threads
+
+    def _request(
+        self, transport: Transport, kind: str, method: str, url: str, **kwargs: Any
+    ) -> requests.Response:
+        with self._counting:
+            self.sent[kind] += 1
+        return transport.request(method, url, **kwargs)
 
     @property
     def logged_in(self) -> bool:
@@ -156,11 +167,13 @@ class StaffSession:
                 " client once the password or the agent is fixed)",
             )
         self._current = None
-        page = transport.request("GET", self.scp + "login.php")
+        page = self._request(transport, "login", "GET", self.scp + "login.php")
         _refuse_server_failure(page, f"GET {self.scp}login.php")
         if page.status_code in (301, 302, 303) and not needs_login(page):
             # Still logged in (only the CSRF token was refused): take a fresh token.
-            token = csrf_token(transport.request("GET", self.scp + "profile.php").text)
+            token = csrf_token(
+                self._request(transport, "login", "GET", self.scp + "profile.php").text
+            )
             if token:
                 self._current = _Login(token)
                 return self._current
@@ -173,7 +186,9 @@ class StaffSession:
                 endpoint=f"GET {self.scp}login.php",
                 hint="check the desk URL; the staff panel lives at <base>/scp/",
             )
-        answer = transport.request(
+        answer = self._request(
+            transport,
+            "login",
             "POST",
             self.scp + "login.php",
             data={
@@ -202,7 +217,7 @@ class StaffSession:
             return _Login(token)
         if outcome == "login":
             # Sent back to the login page: a second factor is pending, or the page says why.
-            again = transport.request("GET", self.scp + "login.php").text
+            again = self._request(transport, "login", "GET", self.scp + "login.php").text
             if re.search(r'name="do"\s+value="2fa"', again):
                 raise LoginFailed(
                     f"agent {self.username!r} must pass two-factor authentication",
@@ -241,7 +256,7 @@ class StaffSession:
                 return
             self._current = None
             try:
-                self._transport.request("GET", self.scp + "logout.php")
+                self._request(self._transport, "logout", "GET", self.scp + "logout.php")
             except OsTicketError as exc:  # logging out is best effort at close
                 logger.info("logout from %s failed: %s", self.scp, exc)
 
@@ -270,7 +285,9 @@ class StaffSession:
         url = self.scp + route.path.format(**(ids or {}))
         login = self._session(transport)
         for attempt in (1, 2):
-            response = transport.request(
+            response = self._request(
+                transport,
+                route.name,
                 route.method,
                 url,
                 headers=self._headers(route, login.token),

@@ -57,12 +57,16 @@ class ThreadEvent(_Value):
 
     Kinds: created, closed, reopened, assigned, released, transferred, overdue, edited (a field
     or an open-to-open status change), referred, collab, merged, linked, unlinked, resent, other.
-    The text is in the agent's language (e.g. "... changed the status to Pending").
+    The text is in the agent's language (e.g. "... changed the status to Pending"). `actor` is
+    who acted; `value` what the event set, where the row names it: the status of a status
+    change, the agent or team of an assignment (whatever the language).
     """
 
     kind: str
     when: AwareDatetime
     text: str
+    actor: str | None = None
+    value: str | None = None
 
 
 class Ticket(_Value):

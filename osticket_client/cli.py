@@ -39,6 +39,7 @@ from ._models import NewTicket
 from ._output import echo, echo_json, printable, table, use_replacing_streams
 from ._pages import readable_text
 from ._tickets import ActionResult
+from .report.cli import report
 
 __all__ = ["cli", "main"]
 
@@ -620,3 +621,4 @@ cli.add_command(auto)
 cli.add_command(demo)
 cli.add_command(lab)
 cli.add_command(watch)
+cli.add_command(report)

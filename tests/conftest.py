@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from osticket_client import OsTicket
 from tests.recording import (
@@ -92,6 +94,21 @@ def desk_env(record_config: RecordConfig | None) -> Callable[..., dict[str, str]
     return make_env
 
 
+@contextmanager
+def one_at_a_time() -> Iterator[None]:
+    """Serialise every request any thread sends through requests (for recording)."""
+    send = requests.adapters.HTTPAdapter.send
+    lock = threading.Lock()
+
+    def serialised(self: requests.adapters.HTTPAdapter, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return send(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(requests.adapters.HTTPAdapter, "send", serialised)
+        yield
+
+
 @pytest.fixture
 def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
     """`with recorded("name") as (cassette, make_desk):` replays (or records) cassettes/name.yaml.
@@ -112,10 +129,15 @@ def recorded(record_config: RecordConfig | None) -> Callable[[str], Any]:
             values: dict[str, Any] = _desk_values(record_config, **kwargs)
             return OsTicket(**values, sleep=sleep)
 
-        if record_config is not None:
-            # Re-recording starts from nothing: vcrpy would otherwise keep the old interactions.
-            (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
-        with recorder.use_cassette(f"{name}.yaml", **options) as cassette:
+        if record_config is None:
+            with recorder.use_cassette(f"{name}.yaml", **options) as cassette:
+                yield cassette, make_desk
+            return
+        # Re-recording starts from nothing: vcrpy would otherwise keep the old interactions.
+        (CASSETTES / f"{name}.yaml").unlink(missing_ok=True)
+        # vcrpy's recorder can lose one of several requests sent at once (a pass reads pages
+        # 4 at a time): while recording, requests go out one at a time.
+        with one_at_a_time(), recorder.use_cassette(f"{name}.yaml", **options) as cassette:
             yield cassette, make_desk
 
     return use

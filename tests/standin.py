@@ -9,13 +9,12 @@ die (a `Crash`, standing for SIGKILL) or to fail at a chosen call, before or aft
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
@@ -106,6 +105,7 @@ class StandInDesk:
         self.queues: dict[int, Callable[[FakeTicket], bool]] = {1: is_open}
         self.listed: list[int | str] = []
         self.url = "http://desk.example/"
+        self.ids: dict[str, int] = {}  # number -> internal id, learned as OsTicket learns them
 
     # -- building a desk -------------------------------------------------------------------
 
@@ -187,10 +187,13 @@ class StandInDesk:
         )
 
     def get_ticket(self, number: str) -> Ticket:
+        # As the page by number answers: an unknown number is "Unknown or invalid number."
         if number not in self.tickets:
-            raise TicketNotFound(f"no ticket #{number}")
+            self.ids.pop(number, None)
+            raise TicketNotFound(f"no ticket #{number} to read: ticket: Unknown or invalid number.")
         self.pages_read += 1
         t = self.tickets[number]
+        self.ids[number] = int(t.number)
         return Ticket(
             number=t.number,
             ticket_id=int(t.number),
@@ -206,11 +209,19 @@ class StandInDesk:
             events=tuple(t.events),
         )
 
+    def ticket_ids(self) -> dict[str, int]:
+        return dict(self.ids)
+
+    def remember_ticket_ids(self, ids: Mapping[str, int]) -> None:
+        self.ids.update(ids)
+
     # -- changing --------------------------------------------------------------------------
 
     def _change(
         self, number: str, kind: str, value: str, already: bool, comment: str | None = None
     ) -> ActionResult:
+        if number not in self.ids:
+            self.get_ticket(number)  # OsTicket reads the page of a number it never saw
         self.calls += 1
         self._fail(kind, "before")
         if already:
@@ -318,13 +329,15 @@ class StandInPanel(ThreadingHTTPServer):
     a login keeps the session id, and the first GET `rotate_after` seconds later moves the
     session to a new id (the old one keeps working); ajax calls without a login answer 403
     "Must login", pages redirect to login.php; every POST needs the token. `expire()` ends
-    every login, as the idle timeout does. Tickets: any number (its id is the number), each
-    shown as `ticket_page`.
+    every login, as the idle timeout does. Tickets: any number of digits (its id is the
+    number), each shown as `ticket_page(number)` makes it, by number (`tickets.php?number=`).
     """
 
     daemon_threads = True
 
-    def __init__(self, password: str, ticket_page: str, *, rotate_after: float = 10.0) -> None:
+    def __init__(
+        self, password: str, ticket_page: Callable[[str], str], *, rotate_after: float = 10.0
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _PanelHandler)
         self.password = password
         self.ticket_page = ticket_page
@@ -443,10 +456,12 @@ class _PanelHandler(BaseHTTPRequestHandler):
         if url.startswith("/scp/logout.php"):
             session.agent = False
             return self._answer(302, "", location="login.php")
-        number = parse_qs(url.partition("?")[2]).get("q", [""])[0]
-        if url.startswith("/scp/ajax.php/tickets/number-lookup"):
-            rows = [{"value": number, "ticket_id": int(number), "subject": "Printer"}]
-            return self._answer(200, json.dumps(rows), cookie=cookie)
-        if url.startswith("/scp/tickets.php?id="):
-            return self._answer(200, panel.ticket_page, cookie=cookie)
+        if url.startswith("/scp/tickets.php?number="):
+            # The page by number, as scp/tickets.php answers it: the ticket, or the queue
+            # with "ticket: Unknown or invalid number." for a number no ticket has.
+            number = parse_qs(url.partition("?")[2])["number"][0]
+            if not number.isdigit():
+                unknown = '<div id="msg_error">ticket: Unknown or invalid number.</div>'
+                return self._answer(200, unknown, cookie=cookie)
+            return self._answer(200, panel.ticket_page(number), cookie=cookie)
         return self._answer(404, "Not Found", cookie=cookie)

@@ -14,7 +14,10 @@ from click.testing import CliRunner
 
 from automations._ledger import Ledger
 from automations._runner import RunSummary
+from osticket_client._cli_support import CliState
 from osticket_client.cli import cli
+from tests.standin import StandInDesk
+from tests.test_runner import NOW, RULES, build_desk
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "rules.toml"
@@ -128,3 +131,45 @@ def test_plan_refuses_times_without_an_offset(at: str, monkeypatch: pytest.Monke
     monkeypatch.setenv("OSTICKET_URL", "http://desk.invalid/")
     result = CliRunner().invoke(cli, ["auto", "plan", str(EXAMPLE), "--at", at])
     assert result.exit_code == 2 and "--at" in result.output
+
+
+def run_on_standin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool, *options: str
+) -> tuple[Any, StandInDesk]:
+    """`osticket auto run` against the runner tests' stand-in desk, on a terminal or not."""
+    desk = build_desk()
+    monkeypatch.setattr(CliState, "desk", property(lambda self: desk))
+    monkeypatch.setattr("automations.cli._utc_now", lambda: NOW)
+    monkeypatch.setattr("automations.cli._on_terminal", lambda: terminal)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES.format(max_actions=50, per_ticket=3), encoding="utf-8")
+    return CliRunner().invoke(cli, ["auto", "run", *options, str(rules)]), desk
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["cron", "terminal"])
+def test_run_prints_each_action_as_done_then_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    result, _ = run_on_standin(tmp_path, monkeypatch, terminal)
+    assert result.exit_code == 0, result.output
+    *actions, summary = result.stdout.splitlines()
+    assert sorted(actions) == [
+        "100001  Assign  assign_agent  done",
+        "100002  WIP  set_status  done",
+        "100003  Nudge  reply  done",
+        "100004  SLA  note  done",
+        "100004  SLA  set_priority  done",
+    ]
+    assert summary.startswith("run ") and "done 5" in summary
+    # Two pages to read (the tickets with more than their opening message); drawn on a
+    # terminal only, on stderr; subjects and bodies are never printed.
+    assert ("reading ticket pages: 2/2" in result.stderr) is terminal
+    assert "Printer jams" not in result.output and "Which client" not in result.output
+
+
+def test_run_quiet_prints_nothing_but_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, desk = run_on_standin(tmp_path, monkeypatch, True, "--quiet")
+    assert (result.exit_code, result.output) == (0, "")
+    assert sum(desk.changes.values()) == 5  # the run itself did its work

@@ -198,8 +198,14 @@ def test_session_expired_mid_sequence_logs_in_again(recorded: Any) -> None:
 def test_unknown_ticket(recorded: Any) -> None:
     with recorded("agent_unknown_ticket") as (_, make_desk):
         desk = make_desk(agent="admin")
-        with pytest.raises(TicketNotFound, match="no ticket #999999"):
+        # Never seen: its page by number shows "ticket: Unknown or invalid number."
+        with pytest.raises(TicketNotFound, match=r"#999999 .*: ticket: Unknown or invalid number"):
             desk.set_status("999999", "Open")
+        # Remembered from elsewhere, but gone: the action's 404 drops the id.
+        desk.remember_ticket_ids({"999998": 999998})
+        with pytest.raises(TicketNotFound):
+            desk.set_status("999998", "Open")
+    assert desk.ticket_ids() == {}
 
 
 @pytest.mark.parametrize(
@@ -225,7 +231,13 @@ def test_v117_desk_works_the_same(recorded: Any) -> None:
         ticket = desk.get_ticket(number)
         listed = [r for r in desk.list_tickets(1) if r.number == number]
         steps.append(desk.set_status(number, "Closed"))
+        with pytest.raises(TicketNotFound, match="Unknown or invalid number"):
+            desk.get_ticket("999999")
     assert [s.changed for s in steps] == [True, True, True, False, True]
+    # 1.17.2 opens ticket pages by number too; the number was never looked up.
+    pages = [r.query for r in cassette.requests if r.path == "/scp/tickets.php"]
+    assert [("number", number)] in pages and [("number", "999999")] in pages
+    assert not [r for r in cassette.requests if "number-lookup" in r.path]
     assert 422 in [r["status"]["code"] for r in cassette.responses]  # its login page
     assert (ticket.status, ticket.state, ticket.assigned_agent) == ("Pending", "open", "Ada Admin")
     assert [e.type for e in ticket.thread] == ["message", "response"]

@@ -15,6 +15,7 @@ from automations._durations import (
     Calendar,
     Duration,
     add_time,
+    business_time,
     parse_duration,
     subtract_time,
     utc_iso,
@@ -279,3 +280,30 @@ def test_business_time_is_exactly_that_much_opening_and_the_nearest_such_instant
     assert _opening_between(OFFICE, start, end) == timedelta(minutes=minutes)
     # The earliest instant when adding (an opening's end counts), the latest when subtracting.
     assert result == moment if minutes == 0 else _in_opening(OFFICE, result, at_end=forward)
+
+
+@given(start=MOMENTS, end=MOMENTS)
+def test_business_time_between_two_instants_is_the_opening_between_them(
+    start: datetime, end: datetime
+) -> None:
+    expected = _opening_between(OFFICE, start, end) if start < end else timedelta(0)
+    assert business_time(start, end, OFFICE) == expected
+    assert business_time(start, end) == max(end - start, timedelta(0))
+
+
+@given(moment=MOMENTS, minutes=st.integers(1, 120 * 60))
+def test_business_time_undoes_add_time(moment: datetime, minutes: int) -> None:
+    end = add_time(moment, Duration(minutes, "m"), OFFICE)
+    assert business_time(moment, end, OFFICE) == timedelta(minutes=minutes)
+
+
+def test_business_time_over_a_week_with_a_holiday() -> None:
+    # Mon 21 Dec 2026 10:00 to Mon 28 Dec 10:00 (Paris): Mon 6 h, Tue-Thu 3 x 9 h, Fri 25 is
+    # Christmas, Mon 28 2 h.
+    start, end = paris(2026, 12, 21, 10), paris(2026, 12, 28, 10)
+    assert business_time(start, end, OFFICE) == timedelta(hours=6 + 27 + 2)
+
+
+def test_business_time_refuses_naive_datetimes() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        business_time(datetime(2026, 1, 1), paris(2026, 1, 2), OFFICE)

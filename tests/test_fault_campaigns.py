@@ -32,6 +32,7 @@ from osticket_client import (
     ServerError,
     SessionExpired,
     TicketLocked,
+    TicketNotFound,
     TicketSummary,
     TimeoutError,
     TransportError,
@@ -40,7 +41,7 @@ from osticket_client import (
 from osticket_client._pages import _SUMMARY_COLUMNS, FIXED_EXPORT_ORDER
 from tests.standin import Crash, Fault, StandInDesk, locked, lost_answer
 from tests.test_runner import EXPECTED, World
-from tests.test_staff_faults import BASE, LOGGED_IN, LOGIN_PAGE, LOOKUP, SCP
+from tests.test_staff_faults import BASE, LOGGED_IN, LOGIN_PAGE, SCP, TICKET_PAGE
 
 LOCK = json.dumps({"id": 3, "time": 180, "code": "lock-code"})
 LOCK_HELD = json.dumps(
@@ -97,7 +98,7 @@ LOGIN = [
     Step("login page", "GET", SCP + "login.php", {"body": LOGIN_PAGE}),
     Step("login post", "POST", SCP + "login.php", {"body": LOGGED_IN}),
 ]
-LOOKUP_STEP = Step("number lookup", "GET", SCP + "ajax.php/tickets/number-lookup", {"body": LOOKUP})
+PAGE_STEP = Step("ticket page", "GET", SCP + "tickets.php", {"body": TICKET_PAGE})
 LOCK_STEP = Step("lock", "POST", SCP + "ajax.php/lock/ticket/7", {"body": LOCK})
 REPLY = Step(
     "reply post",
@@ -147,15 +148,15 @@ def _rows_ok(value: object) -> bool:
 OPERATIONS = {
     "login": Operation(
         "login",
-        [*LOGIN, LOOKUP_STEP],
-        ("login page", "login post", "number lookup"),
+        [*LOGIN, PAGE_STEP],
+        ("login page", "login post", "ticket page"),
         lambda desk: desk.ticket_id("123456"),
         lambda value: value == 7,
         once=("login post",),
     ),
     "lock -> reply": Operation(
         "lock -> reply",
-        [*LOGIN, LOOKUP_STEP, LOCK_STEP, REPLY, RELEASE],
+        [*LOGIN, PAGE_STEP, LOCK_STEP, REPLY, RELEASE],
         ("lock", "reply post"),
         lambda desk: desk.reply("123456", "Any news?"),
         lambda value: getattr(value, "changed", False) is True,
@@ -165,7 +166,7 @@ OPERATIONS = {
     # it (another agent took the lock in between), and the release is what faults.
     "refused reply -> release": Operation(
         "refused reply -> release",
-        [*LOGIN, LOOKUP_STEP, LOCK_STEP, REFUSED_REPLY, RELEASE],
+        [*LOGIN, PAGE_STEP, LOCK_STEP, REFUSED_REPLY, RELEASE],
         ("release",),
         lambda desk: desk.reply("123456", "Any news?"),
         lambda value: False,  # it always ends in TicketLocked
@@ -214,7 +215,10 @@ def _answer_error(operation: str, step: str, fault: str) -> Expect:
         return ActionRejected
     if step == "poll":
         return None if fault == "login page instead of JSON" else ServerError
-    return UnexpectedResponse  # lookup, lock, download: an answer of no documented shape
+    if step == "ticket page":
+        # A 5xx is the desk failing; a page that is no ticket page is no such ticket to read.
+        return ServerError if fault in ("500", "502") else TicketNotFound
+    return UnexpectedResponse  # lock, download: an answer of no documented shape
 
 
 CASES = [
@@ -224,7 +228,7 @@ CASES = [
     for fault in FAULTS
     # A GET is never refused for its CSRF token, a login page GET answered with the login
     # page is the normal case, and only a lock request is answered "locked by another agent".
-    if not (fault == "expired CSRF token" and step in ("login page", "number lookup", "download"))
+    if not (fault == "expired CSRF token" and step in ("login page", "ticket page", "download"))
     and not (fault == "login page instead of JSON" and step == "login page")
     and not (fault == "lock held by another agent" and step not in ("lock", "reply post"))
 ]
@@ -291,7 +295,7 @@ def test_each_fault_at_each_step(op: str, step: str, fault: str) -> None:
 @responses.activate
 def test_a_reply_whose_lock_is_refused_posts_nothing_and_releases_nothing() -> None:
     desk = OsTicket(BASE, username="automation", password="S3cret-Passw0rd", sleep=lambda s: None)
-    for step in (*LOGIN, LOOKUP_STEP):
+    for step in (*LOGIN, PAGE_STEP):
         responses.add(step.method, step.url, **step.answer)
     responses.add("POST", LOCK_STEP.url, body=LOCK_HELD)
     with pytest.raises(TicketLocked, match="Vera Viewer"):
@@ -303,13 +307,17 @@ def test_a_reply_whose_lock_is_refused_posts_nothing_and_releases_nothing() -> N
 @responses.activate
 def test_a_desk_that_keeps_refusing_the_csrf_token_is_a_clear_error() -> None:
     desk = OsTicket(BASE, username="automation", password="S3cret-Passw0rd", sleep=lambda s: None)
-    for step in (*LOGIN, LOOKUP_STEP, LOCK_STEP):
+    for step in (*LOGIN, PAGE_STEP, LOCK_STEP):
         responses.add(step.method, step.url, **step.answer)
     responses.add("POST", REPLY.url, status=400, body="Valid CSRF Token Required")
     responses.add("POST", RELEASE.url, body="1")
     with pytest.raises(SessionExpired):
         desk.reply("123456", "Hello")
-    posts = [c for c in responses.calls if str(c.request.url).startswith(REPLY.url)]
+    posts = [
+        c
+        for c in responses.calls
+        if c.request.method == "POST" and str(c.request.url).startswith(REPLY.url)
+    ]
     assert len(posts) == 2  # refused twice before anything happened; never a third time
 
 

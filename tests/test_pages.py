@@ -46,7 +46,8 @@ CLAIM = """<li><a class="no-pjax ticket-action" data-redirect="tickets.php?id=9"
 
 BAR = """<div class="sticky bar"><div class="content">
 <div class="pull-right flush-right">{menu}</div>
-<div class="flush-left"><h2><a href="tickets.php?id=9" title="Reload"><i class="icon-refresh"></i>
+<div class="flush-left"><h2><a href="tickets.php?id={ticket_id}" title="Reload">
+<i class="icon-refresh"></i>
  Ticket #{number}</a></h2></div></div></div>
 <div class="clear tixTitle has_bottom_border"><h3>
     Printer on fire    </h3></div>"""
@@ -158,11 +159,13 @@ def ticket_page(
     date_label: str = "Due Date",
     source: str = '<a class="inline-edit"><span id="field_source">\n API</span></a>',
     thread: str = THREAD,
+    number: str = "201418",
+    ticket_id: int = 9,
 ) -> str:
-    """A ticket page put together from the parts above."""
+    """A ticket page put together from the parts above (ticket `number`, internal id)."""
     return (
-        HEAD.format(number="201418")
-        + BAR.format(menu=menu, number="201418")
+        HEAD.format(number=number)
+        + BAR.format(menu=menu, number=number, ticket_id=ticket_id)
         + INFO_TOP.format(status=status, source=source)
         + "<br>"
         + INFO_BOTTOM.format(role=role, role_cell=role_cell, date_label=date_label)
@@ -582,6 +585,32 @@ def test_thread_events_give_created_and_closed_times() -> None:
         ("closed", datetime(2026, 11, 29, 14, 42, 2, tzinfo=UTC)),
     ]
     assert events[1].text == "Created by Carl Customer 11/29/26 2:41 PM"
+    assert [(e.actor, e.value) for e in events] == [
+        ("Ada Admin", None),
+        ("Carl Customer", None),
+        ("Ada Admin", None),
+    ]
+
+
+def test_thread_events_name_the_status_or_assignee_they_set() -> None:
+    rows = (
+        (
+            "pencil",
+            "<b><img alt='Avatar' src='x'>Ada Admin</b> changed the status to"
+            " <strong>Pending</strong>",
+        ),
+        ("hand-right", "<b>Ada Admin</b> assigned this to <strong>Lim Ited</strong>"),
+    )
+    html = "".join(
+        f'<div class="thread-event action"><span class="type-icon"><i class="faded icon-{icon}">'
+        f'</i></span><span class="faded description">{text} <time datetime="2026-11-02T12:00:00'
+        '+00:00">11/2/26</time></span></div>'
+        for icon, text in rows
+    )
+    assert [(e.kind, e.actor, e.value) for e in parse_thread_events(html)] == [
+        ("edited", "Ada Admin", "Pending"),
+        ("assigned", "Ada Admin", "Lim Ited"),
+    ]
 
 
 # --------------------------------------------------------------------------- CSV export

@@ -700,8 +700,8 @@ def test_now_must_be_aware() -> None:
 @pytest.mark.parametrize(
     ("text", "fields", "state", "expected"),
     [
-        (NUDGE, {"status": "Open"}, "open", True),
-        (NUDGE, {"status": "Pending"}, "open", True),  # the resolve step reads it
+        (NUDGE, {"status": "Open", "created": T0 - 72 * H}, "open", True),
+        (NUDGE, {"status": "Pending", "created": T0 - 72 * H}, "open", True),  # resolve step
         (NUDGE.replace('resolve_after = "7d"\n', ""), {"status": "Pending"}, "open", False),
         (NUDGE, {"status": "On Hold"}, "open", False),
         (NUDGE, {"status": "Open"}, "closed", False),
@@ -712,10 +712,24 @@ def test_now_must_be_aware() -> None:
         (SLA.split('[[rules.levels]]\nname = "unanswered"')[0], {}, "open", False),
         (ASSIGN.format(strategy="fixed").replace(', "Lim Ited"', ""), {}, "open", False),
         (LIFECYCLE.replace('lifecycle"', 'lifecycle"\nenabled = false'), {}, "open", False),
+        # The listing settles it: the opening message alone (Thread Count 1) ...
+        (NUDGE, {"status": "Open", "thread_count": 1}, "open", False),
+        (NUDGE, {"status": "Open", "thread_count": 2, "created": T0 - 72 * H}, "open", True),
+        (LIFECYCLE, {"status": "Open", "thread_count": 1}, "open", False),
+        (LIFECYCLE, {"status": "Open", "thread_count": 3}, "open", True),
+        (SLA, {"status": "Open", "thread_count": 1}, "open", False),
+        (SLA, {"status": "Open", "thread_count": 2}, "open", True),
+        # ... or the ticket is younger than any step or level could be due (48h, 4h) ...
+        (NUDGE, {"status": "Open", "created": T0 - 47 * H}, "open", False),
+        (NUDGE, {"status": "Open", "created": T0 - 48 * H}, "open", True),
+        (SLA, {"status": "Open", "created": T0 - 3 * H}, "open", False),
+        (SLA, {"status": "Open", "created": None}, "open", False),
+        # ... but Answered does not: a reopen clears it while our response is the last word.
+        (NUDGE, {"status": "Open", "thread_count": 4, "created": T0 - 72 * H}, "open", True),
     ],
 )
 def test_needs_conversation(text: str, fields: dict[str, Any], state: str, expected: bool) -> None:
-    assert needs_conversation(rules_of(text), summary(**fields), state) is expected
+    assert needs_conversation(rules_of(text), summary(**fields), state, T0) is expected
 
 
 PLACEHOLDER = st.sampled_from(["{customer_name}", "{number}", "{subject}", "{question}"])

@@ -8,17 +8,21 @@ import io
 import json
 import re
 import warnings
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from automations._rules import RulesError, RulesFile, parse_rules
-from osticket_client import NewTicket, Priority, StrippedCharactersWarning
+from automations._model import ConversationEntry, MemoryHistory, TicketSnapshot
+from automations._planner import needs_conversation, plan
+from automations._rules import RulesError, RulesFile, load_rules, parse_rules
+from osticket_client import NewTicket, Priority, StrippedCharactersWarning, TicketSummary
 from osticket_client._pages import (
     _ENGLISH_HEADINGS,
     _SUMMARY_COLUMNS,
@@ -535,3 +539,96 @@ def test_any_json_as_a_lock_answer(body: object) -> None:
         return
     if lock.acquired:
         assert lock.id and lock.code
+
+
+# --------------------------------------------------------------------------- the listing settles
+
+
+EXAMPLE_RULES = load_rules(Path(__file__).resolve().parent.parent / "examples" / "rules.toml")
+PLAN_NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # a Wednesday, inside office hours
+
+
+@st.composite
+def listed_tickets(draw: st.DrawFn) -> TicketSnapshot:
+    """An open (or closed) ticket whose listing agrees with its thread, as osTicket's does.
+
+    Thread Count counts every entry (messages, responses, notes); the first is the opening
+    message; entries follow creation, in id order, up to now. "A" is a response by the
+    automation's own agent (it never arms a rule).
+    """
+    created = PLAN_NOW - timedelta(minutes=draw(st.integers(0, 200 * 60)))
+    later = draw(st.lists(st.sampled_from("MRRAN"), max_size=4))
+    gaps = draw(st.lists(st.integers(0, 80 * 60), min_size=len(later), max_size=len(later)))
+    entries = [("M", created)]
+    at = created
+    for kind, gap in zip(later, gaps, strict=True):
+        at = min(at + timedelta(minutes=gap), PLAN_NOW)
+        entries.append((kind, at))
+    conversation = tuple(
+        ConversationEntry(
+            id=i,
+            kind="R" if kind == "A" else kind,  # type: ignore[arg-type]
+            created=when,
+            author="Help Desk Automation" if kind == "A" else "x",
+            text="Which model?",
+            automated=kind == "A",
+        )
+        for i, (kind, when) in enumerate(entries, 1)
+        if kind != "N"
+    )
+    due = draw(st.none() | st.integers(-200, 200).map(lambda h: PLAN_NOW + timedelta(hours=h)))
+    summary = TicketSummary(
+        number="100001",
+        created=draw(st.sampled_from([created, created, None])),
+        subject="Printer",
+        from_name="Carla",
+        status=draw(st.sampled_from(["Open", "Open", "Work in Progress", "Pending", "On Hold"])),
+        help_topic=draw(st.sampled_from(["Report a Problem", "General Inquiry"])),
+        department=draw(st.sampled_from(["Maintenance", "Support"])),
+        priority="Normal",
+        sla_due=due,
+        agent=draw(st.sampled_from([None, "Ada Admin"])),
+        answered=draw(st.booleans()),  # a reply sets it, a reopen or "mark" changes it
+        thread_count=draw(st.sampled_from([len(entries), len(entries), None])),
+        reopen_count=draw(st.integers(0, 2)),
+    )
+    state = draw(st.sampled_from(["open", "open", "open", "closed"]))
+    return TicketSnapshot(summary, state, conversation, customer_name="Carla")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(snapshot=listed_tickets(), data=st.data())
+def test_where_the_listing_is_declared_enough_the_plan_is_the_same(
+    snapshot: TicketSnapshot, data: st.DataObject
+) -> None:
+    rules = EXAMPLE_RULES
+    summary = snapshot.summary
+    # A history of this ticket as earlier passes left it: some of what was due, done at some
+    # time between the ticket's creation and now (never before the ticket existed), kept in
+    # the ledger or, where the thread holds more than its opening message (a note or comment
+    # carries it), only as the action's marker on the ticket (a lost ledger). Markers are
+    # drawn for the rules that read conversations: auto_assign and the SLA's due-date levels
+    # never read a page (a field change shows in the listing; a note's marker is looked for
+    # on the ticket read again just before the note is sent, `Pass._check`).
+    done: dict[str, datetime] = {}
+    marks: dict[str, datetime] = {}
+    earliest = summary.created or PLAN_NOW - timedelta(days=20)
+    can_mark = summary.thread_count is not None and summary.thread_count > 1
+    for _ in range(3):
+        seen = replace(snapshot, marks=marks)
+        for decision in plan(rules, [seen], PLAN_NOW, MemoryHistory(done)):
+            if decision.action is not None and data.draw(st.booleans()):
+                span = int((PLAN_NOW - earliest).total_seconds() // 60)
+                at = earliest + timedelta(minutes=data.draw(st.integers(0, max(span, 0))))
+                key = decision.action.key
+                markable = can_mark and "|due:" not in key and "|assign|" not in key
+                kept = marks if markable and data.draw(st.booleans()) else done
+                kept[key] = at
+    snapshot = replace(snapshot, marks=marks)
+    history = MemoryHistory(done)
+    assume(not needs_conversation(rules, summary, snapshot.state, PLAN_NOW))
+    unread = TicketSnapshot(summary, snapshot.state, None, snapshot.customer_name)
+    for explain in (False, True):
+        with_thread = plan(rules, [snapshot], PLAN_NOW, history, explain=explain)
+        listing_only = plan(rules, [unread], PLAN_NOW, history, explain=explain)
+        assert [d.action for d in listing_only] == [d.action for d in with_thread]

@@ -23,12 +23,14 @@ from osticket_client import (
     TransportError,
     UnexpectedResponse,
 )
+from tests.test_pages import ticket_page
 
 BASE = "https://desk.example/"
 SCP = BASE + "scp/"
 LOGIN_PAGE = '<form id="login"><input type="hidden" name="__CSRFToken__" value="tok-1"></form>'
 LOGGED_IN = json.dumps({"status": 302, "redirect": "index.php"})
-LOOKUP = json.dumps([{"value": "123456", "ticket_id": 7}])
+# Ticket #123456, internal id 7, as its page (GET tickets.php?number=123456) shows it.
+TICKET_PAGE = ticket_page(number="123456", ticket_id=7)
 SEARCH_STATUS = json.dumps({"html": '<option value="6">Work in Progress</option>'})
 
 
@@ -48,7 +50,7 @@ def login_ok() -> None:
 
 
 def ticket_known() -> None:
-    responses.add(responses.GET, SCP + "ajax.php/tickets/number-lookup", body=LOOKUP)
+    responses.add(responses.GET, SCP + "tickets.php", body=TICKET_PAGE)
 
 
 def calls(method: str, url: str) -> list[responses.Call]:
@@ -139,7 +141,7 @@ def test_expired_session_logs_in_again_once_and_repeats(
     login_ok()
     responses.add(
         responses.GET,
-        SCP + "ajax.php/tickets/number-lookup",
+        SCP + "tickets.php",
         body=body,
         status=status,
         headers=headers,
@@ -148,7 +150,7 @@ def test_expired_session_logs_in_again_once_and_repeats(
     ticket_known()
     assert desk.ticket_id("123456") == 7
     assert desk.staff.logins == 2
-    assert len(calls("GET", SCP + "ajax.php/tickets/number-lookup?q=123456")) == 2
+    assert len(calls("GET", SCP + "tickets.php?number=123456")) == 2
 
 
 @responses.activate
@@ -157,7 +159,7 @@ def test_a_desk_that_keeps_asking_for_a_login(desk: OsTicket) -> None:
         login_ok()
         responses.add(
             responses.GET,
-            SCP + "ajax.php/tickets/number-lookup",
+            SCP + "tickets.php",
             body="Must login: Authentication Required",
             status=403,
         )
@@ -383,15 +385,17 @@ def test_search_tickets_needs_a_criterion(desk: OsTicket) -> None:
 @responses.activate
 def test_status_code_is_the_status_of_the_answer_the_error_is_about(desk: OsTicket) -> None:
     login_ok()
-    responses.add(responses.GET, SCP + "ajax.php/tickets/number-lookup", body="[]")
+    unknown_page = '<div id="msg_error">ticket: Unknown or invalid number.</div>'
+    responses.add(responses.GET, SCP + "tickets.php", body=unknown_page)
     with pytest.raises(TicketNotFound) as unknown:
         desk.ticket_id("999999")
-    assert unknown.value.status_code == 200  # the lookup answered, with no ticket in it
-    responses.add(responses.GET, SCP + "ajax.php/tickets/number-lookup", body=LOOKUP)
+    assert unknown.value.status_code == 200  # the page answered, showing no ticket
+    responses.add(responses.GET, SCP + "tickets.php", body=TICKET_PAGE)
     responses.add(responses.POST, SCP + "ajax.php/tickets/7/mark/answered", body="", status=404)
     with pytest.raises(TicketNotFound) as gone:
         desk.mark_answered("123456")
     assert gone.value.status_code == 404
+    assert desk.ticket_ids() == {}  # the 404 dropped the id: the page is read again below
     responses.add(responses.POST, SCP + "ajax.php/lock/ticket/7", body=json.dumps({"id": 0}))
     with pytest.raises(ActionRejected, match="no lock") as no_lock:
         desk.add_note("123456", "Parts ordered")

@@ -19,7 +19,8 @@ from automations._ledger import Ledger
 from automations._notify import Sender
 from automations._rules import RulesError, parse_rules
 from automations._runner import Pass, RunSummary
-from osticket_client import ThreadEvent
+from automations._timed import needs_page
+from osticket_client import ThreadEvent, TicketSummary
 from osticket_client._cli_support import CliState
 from osticket_client.cli import cli
 from tests.standin import AUTOMATION, STATUSES, Crash, FakeTicket, StandInDesk
@@ -328,8 +329,10 @@ def test_explain_says_why_a_timed_rule_did_or_did_not_act(world: World) -> None:
     finally:
         ledger.close()
     why = {(d.number, d.reason) for d in decisions if d.rule == "Close quiet Pending"}
-    due = (NOW - timedelta(days=10) + timedelta(days=14)).isoformat()
-    assert ("200041", f"due at {due}") in why
+    # Younger than the rule's wait: its page is not read, the listing says when it may be due.
+    created = world.desk.tickets["200041"].created
+    due = (created + timedelta(days=14)).isoformat()
+    assert ("200041", f"not due before {due}: created {created.isoformat()} (listing)") in why
     assert ("200042", "not in scope: status is Open, not Pending") in why
     (acting,) = [d for d in decisions if d.number == "200040" and d.action is not None]
     assert acting.action is not None and acting.action.status == "Closed"
@@ -440,6 +443,25 @@ def test_auto_run_without_a_webhook_url_exits_3_naming_where_it_looked(
         mocked.post(HOOK, body="ok")
         result = CliRunner().invoke(cli, ["auto", "run", str(rules_file)])
         assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        (NOW - 2 * DAY, False),  # younger than the rule's wait: nothing can be due, no page
+        (NOW - 15 * DAY, True),
+        (None, True),  # creation unknown: the page says
+    ],
+)
+def test_a_timed_rule_reads_no_page_for_a_ticket_younger_than_its_wait(
+    created: datetime | None, expected: bool
+) -> None:
+    rules = parse_rules(
+        '[[rules]]\nname = "Quiet"\ntype = "timed"\n'
+        'when = { status = "Pending", in_status_for = "14d" }\nactions = [{ status = "Closed" }]\n'
+    )
+    row = TicketSummary(number="100001", subject="x", status="Pending", created=created)
+    assert needs_page(rules, row, "open", NOW) is expected
 
 
 # -- the desk is the memory: timed and event rules keep trust's once-only rules -----------

@@ -578,7 +578,7 @@ def test_a_single_change_whose_answer_is_lost_exits_6(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from osticket_client import Choice, OsTicket
-    from tests.test_staff_faults import LOGGED_IN, LOGIN_PAGE, LOOKUP, SCP
+    from tests.test_staff_faults import LOGGED_IN, LOGIN_PAGE, SCP, TICKET_PAGE
 
     monkeypatch.setattr(
         OsTicket, "resolve", lambda self, kind, value: Choice(id=3, name=str(value))
@@ -588,7 +588,7 @@ def test_a_single_change_whose_answer_is_lost_exits_6(
     monkeypatch.setenv("OSTICKET_PASSWORD", "S3cret-Passw0rd")
     responses.add(responses.GET, SCP + "login.php", body=LOGIN_PAGE)
     responses.add(responses.POST, SCP + "login.php", body=LOGGED_IN)
-    responses.add(responses.GET, SCP + "ajax.php/tickets/number-lookup", body=LOOKUP)
+    responses.add(responses.GET, SCP + "tickets.php", body=TICKET_PAGE)
     responses.add(responses.POST, re.compile(re.escape(SCP + "ajax.php/tickets/7/")), **answer)
     result = CliRunner().invoke(cli, ["ticket", *command])
     assert result.exit_code == 6, result.output
