@@ -28,7 +28,7 @@ from automations._model import PlannedAction, marked_keys, marker
 from automations._rules import RulesError, parse_rules, slug
 from automations._runner import Pass, RunSummary
 from automations.cli import retry_delay
-from osticket_client import ConnectError, ServerError, ThreadEntry, TimeoutError
+from osticket_client import ConnectError, ServerError, ThreadEntry, Ticket, TimeoutError
 from osticket_client._cli_support import CliState
 from osticket_client.cli import cli
 from tests.standin import AUTOMATION, Fault, StandInDesk, lost_answer
@@ -191,6 +191,42 @@ def test_plan_reads_the_ticket_for_a_note_the_ledger_lacks(world: World, tmp_pat
         ledger.close()
     assert [d.action for d in decisions if d.action is not None] == []
     assert any("already on the ticket" in d.reason for d in decisions)
+
+
+def test_a_reply_or_note_reads_its_ticket_fresh_once_and_no_page_ahead(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    read = world.desk.get_ticket
+
+    def get_ticket(number: str) -> Ticket:
+        reads.append(number)
+        return read(number)
+
+    monkeypatch.setattr(world.desk, "get_ticket", get_ticket)
+    ledger = Ledger(world.ledger_path)
+    try:
+        run = Pass(world.desk, world.rules, ledger, AuditLog(world.audit_path), lambda: NOW)
+        summary = RunSummary(run.run_id)
+        decisions = run.decide(NOW, summary, remember=True, confirm=False)
+        actions = [d.action for d in decisions if d.action is not None]
+        posts = [a for a in actions if a.kind in ("reply", "note")]
+        assert posts and any(a.number in run._pages for a in posts)  # read while planning
+        others = {a.number for a in actions if a.kind not in ("reply", "note")}
+        for number in {a.number for a in posts} - others:
+            world.desk.ids.pop(number, None)  # as for an SLA note on a ticket no rule read
+            run._pages.pop(number, None)
+        reads.clear()
+        run._learn_ids(actions)  # the ids of the other actions' tickets, not these
+        assert set(reads) <= others
+        reads.clear()
+        run._execute(actions, summary, None)
+    finally:
+        ledger.close()
+    # Each reply or note read its ticket once more, from the desk (not the pass's cache).
+    for number in {a.number for a in posts}:
+        assert reads.count(number) == sum(a.number == number for a in posts)
+    world.assert_each_done_once()
 
 
 # -- arming --------------------------------------------------------------------------------
