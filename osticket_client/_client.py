@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeAlias
+from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
@@ -140,6 +141,27 @@ class _Shared:
 def _ticket_number(number: str | int) -> str:
     """A ticket number as the desk shows it (a leading "#" and blanks dropped)."""
     return str(number).strip().lstrip("#")
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _per_call(
+    method: Callable[Concatenate[OsTicket, _P], _R],
+) -> Callable[Concatenate[OsTicket, _P], _R]:
+    """Let a method take `timeout=` and `retry=` for this call alone (as httpx's and
+    python-gitlab's do): the call runs on `with_options(...)`, a view sharing the login."""
+
+    @functools.wraps(method)
+    def call(self: OsTicket, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        timeout = kwargs.pop("timeout", None)
+        retry = kwargs.pop("retry", None)
+        if timeout is not None or retry is not None:
+            self = self.with_options(timeout=timeout, retry=retry)  # type: ignore[arg-type]
+        return method(self, *args, **kwargs)
+
+    return call
 
 
 class OsTicket:
@@ -316,7 +338,10 @@ class OsTicket:
             ticket.to_payload(),
         )
 
-    def create_ticket(self, ticket: NewTicket) -> str:
+    @_per_call
+    def create_ticket(
+        self, ticket: NewTicket, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> str:
         """Open a ticket through the API and return its **number** (not the internal id).
 
         Never retried once the request may have reached the desk.
@@ -332,7 +357,15 @@ class OsTicket:
         status, text, endpoint = self._api_send("tickets.json", body)
         return parse_create(status, text, endpoint)
 
-    def check_created(self, number: str, ticket: NewTicket) -> list[str]:
+    @_per_call
+    def check_created(
+        self,
+        number: str,
+        ticket: NewTicket,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> list[str]:
         """What the desk silently left out of a ticket it created from `ticket`, read back
         with the agent login: attachments it dropped (over its size limit, a type it refuses)
         and a help topic it did not set (no such topic). Empty when all arrived.
@@ -382,6 +415,7 @@ class OsTicket:
                 hint="look for the ticket in the staff panel before sending again",
             ) from None
 
+    @_per_call
     def add_customer_message(
         self,
         number: str,
@@ -391,6 +425,8 @@ class OsTicket:
         name: str | None = None,
         subject: str | None = None,
         message_id: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> str:
         """Append a message from the customer to a ticket, as if they had answered by e-mail.
 
@@ -412,7 +448,8 @@ class OsTicket:
         status, body, endpoint = self._api_send("tickets.email", mail.as_bytes())
         return parse_create(status, body, endpoint)
 
-    def run_cron(self) -> None:
+    @_per_call
+    def run_cron(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
         """Run the desk's scheduled tasks (overdue marking, mail fetch, housekeeping).
 
         Raises:
@@ -557,7 +594,15 @@ class OsTicket:
             self._ids.pop(_ticket_number(number), None)
             raise
 
-    def find_tickets(self, query: str, *, limit: int = 25) -> SearchResult:
+    @_per_call
+    def find_tickets(
+        self,
+        query: str,
+        *,
+        limit: int = 25,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> SearchResult:
         """Tickets matching a number prefix, an e-mail address or words (3 characters or more).
 
         Raises:
@@ -612,38 +657,66 @@ class OsTicket:
         options = self._list(kind)
         return match_choice(kind, value, options)
 
-    def statuses(self) -> list[Choice]:
+    @_per_call
+    def statuses(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> list[Choice]:
         """The ticket statuses agents can set, each with its state (open / closed)."""
         return list(self._list("status"))
 
-    def agents(self) -> list[Choice]:
+    @_per_call
+    def agents(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> list[Choice]:
         """The desk's agents."""
         return list(self._list("agent"))
 
-    def teams(self) -> list[Choice]:
+    @_per_call
+    def teams(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> list[Choice]:
         """The desk's teams."""
         return list(self._list("team"))
 
-    def departments(self) -> list[Choice]:
+    @_per_call
+    def departments(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> list[Choice]:
         """The desk's departments."""
         return list(self._list("department"))
 
-    def topics(self) -> list[Choice]:
+    @_per_call
+    def topics(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> list[Choice]:
         """The desk's help topics."""
         return list(self._list("topic"))
 
-    def priorities(self) -> list[Choice]:
+    @_per_call
+    def priorities(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> list[Choice]:
         """The desk's priority levels."""
         return list(self._list("priority"))
 
-    def sla_plans(self) -> list[Choice]:
+    @_per_call
+    def sla_plans(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> list[Choice]:
         """The desk's SLA plans."""
         return list(self._list("sla"))
 
     # -- actions -------------------------------------------------------------------------
 
+    @_per_call
     def set_status(
-        self, number: str, status: str | int | Choice, comment: str | None = None
+        self,
+        number: str,
+        status: str | int | Choice,
+        comment: str | None = None,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ActionResult:
         """Set the ticket's status (by name or id); `comment` becomes an internal note.
 
@@ -658,6 +731,7 @@ class OsTicket:
             data={"status_id": choice.id, "comments": comment},
         )
 
+    @_per_call
     def assign(
         self,
         number: str,
@@ -665,6 +739,8 @@ class OsTicket:
         agent: str | int | Choice | None = None,
         team: str | int | Choice | None = None,
         comment: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ActionResult:
         """Assign the ticket to an agent or a team (exactly one).
 
@@ -686,12 +762,23 @@ class OsTicket:
             data={"assignee[]": f"{prefix}{choice.id}", "comments": comment},
         )
 
-    def claim(self, number: str) -> ActionResult:
+    @_per_call
+    def claim(
+        self, number: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> ActionResult:
         """Assign an open, unassigned ticket to the logged-in agent."""
         return self._act("claim", number, "claimed", data={"assignee[]": f"s{self._me()}"})
 
+    @_per_call
     def release(
-        self, number: str, *, agent: bool = True, team: bool = True, comment: str | None = None
+        self,
+        number: str,
+        *,
+        agent: bool = True,
+        team: bool = True,
+        comment: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ActionResult:
         """Remove the ticket's agent and/or team assignment.
 
@@ -708,8 +795,15 @@ class OsTicket:
             data["tid[]"] = "1"
         return self._act("release", number, "assignment released", data=data)
 
+    @_per_call
     def transfer(
-        self, number: str, department: str | int | Choice, comment: str | None = None
+        self,
+        number: str,
+        department: str | int | Choice,
+        comment: str | None = None,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ActionResult:
         """Move the ticket to another department (its SLA follows the department).
 
@@ -749,22 +843,54 @@ class OsTicket:
             "edit_field", number, done, ids={"field": field}, data={FIELD_NAMES[field]: value}
         )
 
-    def set_priority(self, number: str, priority: str | int | Choice) -> ActionResult:
+    @_per_call
+    def set_priority(
+        self,
+        number: str,
+        priority: str | int | Choice,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> ActionResult:
         """Set the priority by name or id (resolved first: the desk stores anything sent)."""
         choice = self.resolve("priority", priority)
         return self._edit(number, "priority", choice.id, f"priority set to {choice.name}")
 
-    def set_sla(self, number: str, sla: str | int | Choice) -> ActionResult:
+    @_per_call
+    def set_sla(
+        self,
+        number: str,
+        sla: str | int | Choice,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> ActionResult:
         """Set the SLA plan by name or id."""
         choice = self.resolve("sla", sla)
         return self._edit(number, "sla", choice.id, f"SLA plan set to {choice.name}")
 
-    def set_topic(self, number: str, topic: str | int | Choice) -> ActionResult:
+    @_per_call
+    def set_topic(
+        self,
+        number: str,
+        topic: str | int | Choice,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> ActionResult:
         """Set the help topic by name or id."""
         choice = self.resolve("topic", topic)
         return self._edit(number, "topic", choice.id, f"help topic set to {choice.name}")
 
-    def set_due_date(self, number: str, due: datetime) -> ActionResult:
+    @_per_call
+    def set_due_date(
+        self,
+        number: str,
+        due: datetime,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> ActionResult:
         """Set the manual due date (an aware datetime; it wins over the SLA's).
 
         Raises:
@@ -775,8 +901,15 @@ class OsTicket:
         utc = due.astimezone(timezone.utc).replace(microsecond=0)
         return self._edit(number, "duedate", utc.isoformat(), f"due date set to {utc.isoformat()}")
 
+    @_per_call
     def mark_answered(
-        self, number: str, answered: bool = True, comment: str | None = None
+        self,
+        number: str,
+        answered: bool = True,
+        comment: str | None = None,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ActionResult:
         """Mark the ticket answered or unanswered."""
         action = "answered" if answered else "unanswered"
@@ -791,7 +924,10 @@ class OsTicket:
 
     # -- reading ------------------------------------------------------------------------
 
-    def get_ticket(self, number: str) -> Ticket:
+    @_per_call
+    def get_ticket(
+        self, number: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> Ticket:
         """The ticket as the staff panel shows it, with its thread sorted by entry id.
 
         Times are UTC, from the page's machine-readable ones: `created` and `closed` from the
@@ -857,7 +993,10 @@ class OsTicket:
             }
         )
 
-    def list_tickets(self, queue: int = 1) -> Iterator[TicketSummary]:
+    @_per_call
+    def list_tickets(
+        self, queue: int = 1, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> Iterator[TicketSummary]:
         """Every ticket of a queue (stock: 1 Open, 2 Open/unanswered, 3 Answered, 4 Overdue,
         5 My Tickets, 8 Closed), from the queue's CSV export: no silent truncation.
 
@@ -878,6 +1017,7 @@ class OsTicket:
             self._pace_exports()
             return self._export(str(int(queue)), f"queue {queue}")
 
+    @_per_call
     def search_tickets(
         self,
         *,
@@ -888,6 +1028,8 @@ class OsTicket:
         agent: ChoiceArg | Sequence[ChoiceArg] | None = None,
         team: ChoiceArg | Sequence[ChoiceArg] | None = None,
         updated_since: datetime | timedelta | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Iterator[TicketSummary]:
         """The tickets matching every criterion given, of any queue, as `list_tickets` reads them.
 
@@ -1048,6 +1190,7 @@ class OsTicket:
 
     # -- thread entries (need the ticket's lock) -------------------------------------------
 
+    @_per_call
     def reply(
         self,
         number: str,
@@ -1056,6 +1199,8 @@ class OsTicket:
         html: bool = False,
         status: str | int | Choice | None = None,
         notify: bool = True,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ActionResult:
         """Post a response to the customer (e-mailed unless `notify=False`).
 
@@ -1075,6 +1220,7 @@ class OsTicket:
             fields["reply_status_id"] = self.resolve("status", status).id
         return self._post_entry(number, "reply", fields, "reply posted")
 
+    @_per_call
     def add_note(
         self,
         number: str,
@@ -1083,6 +1229,8 @@ class OsTicket:
         title: str | None = None,
         status: str | int | Choice | None = None,
         html: bool = False,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ActionResult:
         """Post an internal note (agents only; the customer never sees it).
 
@@ -1210,7 +1358,10 @@ class OsTicket:
         except OsTicketError as exc:  # the lock expires by itself; never hide the real error
             logger.info("releasing lock %s failed: %s", lock_id, exc)
 
-    def version(self) -> str | None:
+    @_per_call
+    def version(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> str | None:
         """The desk's osTicket version: exact for admins, from the release commit otherwise."""
         _, response, _ = self._send("system")
         match = re.search(r"osTicket Version</td>\s*<td><span[^>]*>\s*(v[\w.\-]+)", response.text)

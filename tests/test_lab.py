@@ -7,6 +7,7 @@ import stat
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -90,7 +91,7 @@ class FakeDesk(OsTicket):
         self.active = self.peak = 0
         self._guard = threading.Lock()
 
-    def create_ticket(self, ticket: NewTicket) -> str:
+    def create_ticket(self, ticket: NewTicket, **options: Any) -> str:
         with self._guard:
             self.active += 1
             self.peak = max(self.peak, self.active)
