@@ -1373,7 +1373,8 @@ class OsTicket:
             return None
         return KNOWN_RELEASES.get(commit.group(1), f"unknown release (commit {commit.group(1)})")
 
-    def me(self) -> Choice:
+    @_per_call
+    def me(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> Choice:
         """The agent logged in, as the desk lists it (its name is the one thread entries show).
 
         Raises:

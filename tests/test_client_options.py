@@ -100,7 +100,7 @@ DESK_CALLS = [
     "statuses", "agents", "teams", "departments", "topics", "priorities", "sla_plans",
     "set_status", "assign", "claim", "release", "transfer", "set_priority", "set_sla",
     "set_topic", "set_due_date", "mark_answered", "get_ticket", "list_tickets",
-    "search_tickets", "reply", "add_note", "version",
+    "search_tickets", "reply", "add_note", "version", "me",
 ]  # fmt: skip
 
 
