@@ -48,7 +48,7 @@ from automations._model import (  # noqa: E402
 )
 from automations._planner import plan  # noqa: E402
 from automations._rules import RulesFile, load_rules  # noqa: E402
-from bench.passes import pass_counts  # noqa: E402
+from bench.passes import FIXED, pass_counts  # noqa: E402
 from osticket_client import NewTicket, OsTicket, Priority, TicketSummary  # noqa: E402
 from osticket_client._lab import create_tickets, practice_tickets  # noqa: E402
 from osticket_client._transport import USER_AGENT  # noqa: E402
@@ -519,7 +519,7 @@ def main() -> None:
         print(
             f"| requests a pass, N={row.n:,}, k={row.k:,} | cold {row.cold},"
             f" after acting {row.after}, unchanged {row.steady} (pages {row.steady_pages})"
-            f" | formula: {row.formula_cold} / {row.formula_after} / 9 |"
+            f" | formula: {row.formula_cold} / {row.formula_after} / {FIXED} |"
         )
     print(
         f"\nOn the wire (local desk): a fresh client's first two status changes took"
