@@ -5,6 +5,7 @@ the automations here): the rules file, its calendars and durations, and the list
 """
 
 from ._durations import Calendar, Duration, add_time, business_time, parse_duration
+from ._files import owner_only
 from ._rules import RulesError, RulesFile, SlaRule, Targets, TargetTable, load_rules
 from ._runner import signature_of
 
@@ -19,6 +20,7 @@ __all__ = [
     "add_time",
     "business_time",
     "load_rules",
+    "owner_only",
     "parse_duration",
     "signature_of",
 ]

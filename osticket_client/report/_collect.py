@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
-from automations import signature_of
+from automations import owner_only, signature_of
 
 from .._admin import sla_grace_periods
 from .._cache import default_cache_dir
@@ -54,8 +54,9 @@ def signature(row: TicketSummary) -> str:
 
 class ReportCache:
     """Tickets read for SLA reports, by desk and number, under the listing signature they were
-    read with. The file holds ticket subjects and names, so only its owner may read it (0600 on
-    POSIX; on Windows the per-user cache folder). Thread bodies are not kept.
+    read with. The file holds ticket subjects and names, so only its owner may read it
+    (automations' `owner_only`: 0600 on POSIX, its access list cut to its owner on Windows).
+    Thread bodies are not kept.
 
     Raises:
         OSError: the file cannot be created or opened.
@@ -64,11 +65,7 @@ class ReportCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        os.close(os.open(self.path, flags, 0o600))  # before SQLite makes it with the umask's mode
-        if os.name == "posix":
-            os.chmod(self.path, 0o600)  # an existing file made by something else
-        # SQLite gives its journal the database file's mode.
+        owner_only(self.path)  # before SQLite makes it; SQLite gives its journal the file's mode
         self._db = sqlite3.connect(self.path)
         with self._db:
             self._db.execute(_SCHEMA)

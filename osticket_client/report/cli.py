@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from automations import RulesFile, load_rules
+from automations import RulesFile, load_rules, owner_only
 
 from .._cli_support import CliState, fail, pass_state, reported_errors
 from .._output import echo, echo_json, table, write_csv
@@ -76,12 +75,8 @@ class _Progress:
 
 def _write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (it holds ticket subjects and names)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o600)  # the mode is honoured on POSIX, ignored on Windows
-    if os.name == "posix":
-        os.fchmod(fd, 0o600)  # a file that existed keeps its mode otherwise
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    owner_only(path)  # created 0600 or tightened (icacls on Windows) before a byte is written
+    path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def _open_cache(path: Path) -> ReportCache:
